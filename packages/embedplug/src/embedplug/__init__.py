@@ -1,0 +1,139 @@
+"""embedplug: every embedding provider a plugin, one engine for all of them.
+
+>>> import embedplug
+>>> result = embedplug.embed(["a sentence", "another one"])  # offline local model
+>>> result.embeddings.shape
+(2, 384)
+
+The names below are the public API. Heavy modules (the engine, httpx, NumPy,
+pluggy) load on first use, so ``import embedplug`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from embedplug.errors import (
+    AuthenticationError,
+    BadRequestError,
+    BatchFailedError,
+    ConfigurationError,
+    ConnectionFailedError,
+    EmbedplugError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PluginLoadError,
+    ProviderError,
+    QuotaExceededError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+    TimeoutError,
+    UnknownModelError,
+    UnknownProviderError,
+)
+from embedplug.types import (
+    EmbeddingResult,
+    EmbeddingType,
+    Image,
+    Input,
+    InputType,
+    Mixed,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from embedplug._api import Embedder, ModelEntry, aembed, embed, embedder, models, providers
+    from embedplug.engine import RetryPolicy
+    from embedplug.hookspecs import hookimpl
+    from embedplug.provider import (
+        Batch,
+        BatchResult,
+        HTTPProvider,
+        InProcessProvider,
+        Modality,
+        ModelInfo,
+        Provider,
+    )
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Embedder": "embedplug._api",
+    "ModelEntry": "embedplug._api",
+    "aembed": "embedplug._api",
+    "embed": "embedplug._api",
+    "embedder": "embedplug._api",
+    "models": "embedplug._api",
+    "providers": "embedplug._api",
+    "RetryPolicy": "embedplug.engine",
+    "hookimpl": "embedplug.hookspecs",
+    "Batch": "embedplug.provider",
+    "BatchResult": "embedplug.provider",
+    "HTTPProvider": "embedplug.provider",
+    "InProcessProvider": "embedplug.provider",
+    "Modality": "embedplug.provider",
+    "ModelInfo": "embedplug.provider",
+    "Provider": "embedplug.provider",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embedplug' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "Batch",
+    "BatchFailedError",
+    "BatchResult",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "Embedder",
+    "EmbeddingResult",
+    "EmbeddingType",
+    "EmbedplugError",
+    "HTTPProvider",
+    "Image",
+    "InProcessProvider",
+    "Input",
+    "InputType",
+    "InvalidInputError",
+    "Mixed",
+    "Modality",
+    "ModelEntry",
+    "ModelInfo",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PluginLoadError",
+    "Provider",
+    "ProviderError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "ServerError",
+    "TimeoutError",
+    "Usage",
+    "UnknownModelError",
+    "UnknownProviderError",
+    "__version__",
+    "aembed",
+    "embed",
+    "embedder",
+    "hookimpl",
+    "models",
+    "providers",
+]

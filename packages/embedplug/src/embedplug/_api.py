@@ -1,0 +1,287 @@
+"""The public entry points: ``embedder``, ``embed``, ``aembed``, ``providers``, ``models``."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from embedplug import plugins
+from embedplug.errors import ConfigurationError, UnknownProviderError
+from embedplug.types import (
+    EmbeddingResult,
+    EmbeddingType,
+    Image,
+    Input,
+    InputType,
+    coerce_embedding_types,
+    coerce_input_type,
+    normalize_inputs,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from embedplug.engine import Engine, ProgressCallback
+    from embedplug.provider import ModelInfo, Provider
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Embedder",
+    "ModelEntry",
+    "aembed",
+    "embed",
+    "embedder",
+    "models",
+    "providers",
+]
+
+DEFAULT_MODEL = "local:all-minilm-l6-v2"
+"""Used when neither the caller nor ``EMBEDPLUG_DEFAULT_MODEL`` names a model."""
+
+Inputs = Input | Sequence[Input | Sequence[str | Image]]
+
+_ENGINE_OPTIONS = (
+    "max_concurrency",
+    "retry",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "max_batch_size",
+    "timeout",
+)
+
+
+class ModelEntry(NamedTuple):
+    """One installed model: its provider's name and its ``ModelInfo``."""
+
+    provider: str
+    info: ModelInfo
+
+    @property
+    def id(self) -> str:
+        """``"provider:model"``, the string ``embedder()`` takes."""
+        return f"{self.provider}:{self.info.name}"
+
+
+class Embedder:
+    """A provider and a model with default options; ``embed`` / ``aembed`` do the work.
+
+    Made by ``embedplug.embedder(...)``. Holds one HTTP client per event loop
+    and one for sync use; close it with ``close()`` / ``aclose()`` or use it as
+    a (async) context manager. Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        model: ModelInfo,
+        *,
+        input_type: InputType | str | None = None,
+        dimensions: int | None = None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        **engine_options: Any,
+    ) -> None:
+        from embedplug.engine import Engine
+
+        self.provider = provider
+        self.model_info = model
+        self.input_type = coerce_input_type(input_type)
+        self.dimensions = dimensions
+        self.embedding_types = coerce_embedding_types(embedding_types)
+        self.engine: Engine = Engine(provider, model, **engine_options)
+
+    @property
+    def id(self) -> str:
+        """``"provider:model"``."""
+        return f"{self.provider.name}:{self.model_info.name}"
+
+    def _plan(
+        self,
+        inputs: Inputs,
+        input_type: InputType | str | None,
+        dimensions: int | None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None,
+        options: dict[str, Any],
+    ) -> Any:
+        items = normalize_inputs(inputs)
+        kind = coerce_input_type(input_type) or self.input_type
+        types = (
+            coerce_embedding_types(embedding_types)
+            if embedding_types is not None
+            else self.embedding_types
+        )
+        return self.engine.plan(
+            items,
+            input_type=kind,
+            dimensions=dimensions if dimensions is not None else self.dimensions,
+            embedding_types=types,
+            options=options,
+        )
+
+    def embed(
+        self,
+        inputs: Inputs,
+        *,
+        input_type: InputType | str | None = None,
+        dimensions: int | None = None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> EmbeddingResult:
+        """Embed ``inputs`` (a text, an image, a mixed list, or a list of those).
+
+        Returns one row per input, in input order. Raises ``InvalidInputError``
+        before any request for an input the model cannot take, and
+        ``BatchFailedError`` (with what succeeded) when some batches fail for
+        good. Extra keyword ``options`` go to the provider (e.g. ``truncate``).
+        """
+        plan = self._plan(inputs, input_type, dimensions, embedding_types, options)
+        return self.engine.run(plan, on_progress=on_progress, progress=progress)
+
+    async def aembed(
+        self,
+        inputs: Inputs,
+        *,
+        input_type: InputType | str | None = None,
+        dimensions: int | None = None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        progress: bool = False,
+        on_progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> EmbeddingResult:
+        """The async form of ``embed``, on ``httpx.AsyncClient`` (same results)."""
+        plan = self._plan(inputs, input_type, dimensions, embedding_types, options)
+        return await self.engine.arun(plan, on_progress=on_progress, progress=progress)
+
+    def close(self) -> None:
+        """Close the sync HTTP client."""
+        self.engine.close()
+
+    async def aclose(self) -> None:
+        """Close every HTTP client."""
+        await self.engine.aclose()
+
+    def __enter__(self) -> Embedder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Embedder:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"Embedder({self.id!r}, provider={self.provider!r})"
+
+
+def _split_model_id(model: str | None) -> tuple[str, str | None]:
+    """``(provider, model or None)`` for a model id, resolving defaults."""
+    if not model:
+        model = os.environ.get("EMBEDPLUG_DEFAULT_MODEL") or DEFAULT_MODEL
+    if ":" in model:
+        provider, _, name = model.partition(":")
+        return provider, name or None
+    classes = plugins.provider_classes()
+    if model in classes:
+        return model, None
+    owners = [n for n, cls in classes.items() if any(m.name == model for m in cls.known_models())]
+    if len(owners) == 1:
+        return owners[0], model
+    if len(owners) > 1:
+        choices = ", ".join(f"{o}:{model}" for o in sorted(owners))
+        raise ConfigurationError(f"model {model!r} is offered by several providers: {choices}")
+    default = os.environ.get("EMBEDPLUG_DEFAULT_MODEL") or DEFAULT_MODEL
+    default_provider = default.partition(":")[0]
+    return default_provider, model
+
+
+def embedder(model: str | None = None, **options: Any) -> Embedder:
+    """An ``Embedder`` for ``"provider:model"`` (or a provider name, or a bare model name).
+
+    With no model, ``EMBEDPLUG_DEFAULT_MODEL`` is used, else the offline local
+    provider. ``options`` mixes three kinds, told apart by name: call defaults
+    (``input_type``, ``dimensions``, ``embedding_types``), engine settings
+    (``max_concurrency``, ``retry``, ``requests_per_minute``,
+    ``tokens_per_minute``, ``max_batch_size``, ``timeout``) and the provider's
+    own options (``api_key``, ``base_url``, ...).
+    """
+    provider_name, model_name = _split_model_id(model)
+    cls = plugins.provider_class(provider_name)
+    call_defaults = {
+        k: options.pop(k) for k in ("input_type", "dimensions", "embedding_types") if k in options
+    }
+    engine_options = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
+    try:
+        provider = cls(**options)
+    except TypeError as exc:
+        params = [p for p in inspect.signature(cls).parameters if p not in ("self", "kwargs")]
+        raise ConfigurationError(
+            f"provider {provider_name!r} does not take these options: {exc}; "
+            f"it takes: {', '.join(params) or 'none'}"
+        ) from None
+    info = provider.model_info(model_name or cls.default_model)
+    return Embedder(provider, info, **call_defaults, **engine_options)
+
+
+def embed(
+    inputs: Inputs,
+    model: str | None = None,
+    *,
+    input_type: InputType | str | None = None,
+    dimensions: int | None = None,
+    embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+    **options: Any,
+) -> EmbeddingResult:
+    """One-shot: make an embedder for ``model``, embed ``inputs``, close it."""
+    with embedder(model, **options) as e:
+        return e.embed(
+            inputs, input_type=input_type, dimensions=dimensions, embedding_types=embedding_types
+        )
+
+
+async def aembed(
+    inputs: Inputs,
+    model: str | None = None,
+    *,
+    input_type: InputType | str | None = None,
+    dimensions: int | None = None,
+    embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+    **options: Any,
+) -> EmbeddingResult:
+    """One-shot async: make an embedder for ``model``, embed ``inputs``, close it."""
+    async with embedder(model, **options) as e:
+        return await e.aembed(
+            inputs, input_type=input_type, dimensions=dimensions, embedding_types=embedding_types
+        )
+
+
+def providers() -> dict[str, type[Provider]]:
+    """Installed provider classes by name."""
+    return plugins.provider_classes()
+
+
+def models(provider: str | None = None) -> list[ModelEntry]:
+    """Every known model of every installed provider (or of one), without keys or network."""
+    classes = plugins.provider_classes()
+    if provider is not None and provider not in classes:
+        raise UnknownProviderError(provider, list(classes))
+    entries: list[ModelEntry] = []
+    for name in sorted(classes):
+        if provider is None or name == provider:
+            entries.extend(ModelEntry(name, info) for info in classes[name].known_models())
+    return entries

@@ -1,0 +1,89 @@
+"""Small helpers for reading HTTP responses: error messages, request ids, Retry-After."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    import httpx
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray", "x-trace-id")
+
+
+def request_id(response: httpx.Response) -> str | None:
+    """The provider's request id, from the usual headers or the JSON body's ``id``."""
+    for name in _REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def _message_from(body: Any) -> str | None:
+    if isinstance(body, str):
+        return body
+    if isinstance(body, Mapping):
+        for key in ("message", "error", "detail", "error_message", "msg"):
+            if key in body:
+                found = _message_from(body[key])
+                if found:
+                    return found
+    if isinstance(body, list) and body:
+        # FastAPI's 422 ``detail``: a list of {loc, msg, type}
+        parts = []
+        for item in body:
+            if isinstance(item, Mapping) and "msg" in item:
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                parts.append(f"{loc}: {item['msg']}" if loc else str(item["msg"]))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    return None
+
+
+def error_message(response: httpx.Response) -> str:
+    """A readable message from an error response's JSON body, else its text."""
+    try:
+        response.read()
+        body = orjson.loads(response.content)
+    except (orjson.JSONDecodeError, ValueError, TypeError):
+        text = response.text.strip() if response.content else ""
+        return text[:500] or response.reason_phrase or f"HTTP {response.status_code}"
+    return (_message_from(body) or str(body))[:2000]
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait before retrying, from ``retry-after-ms``, ``retry-after`` or
+    ``x-ratelimit-reset``; ``None`` when the response does not say."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                parsed = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                parsed = None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - (now if now is not None else time.time()))
+    value = headers.get("x-ratelimit-reset") or headers.get("x-ratelimit-reset-requests")
+    if value:
+        try:
+            seconds = float(value.rstrip("s"))
+        except ValueError:
+            return None
+        current = now if now is not None else time.time()
+        # a large number is an epoch timestamp, a small one a delay in seconds
+        return max(0.0, seconds - current) if seconds > 1e9 else max(0.0, seconds)
+    return None

@@ -1,0 +1,206 @@
+"""Validation of inputs against a model's limits, and planning of batches.
+
+Everything here runs before any request: a bad input raises
+``InvalidInputError`` naming its position, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from embedplug.errors import InvalidInputError
+from embedplug.provider import Batch, Modality, ModelInfo
+from embedplug.types import EmbeddingType, Image, Input, InputType, Mixed, input_kind
+
+# JSON overhead per item (quotes, commas, content-block keys) in payload estimates.
+_ITEM_OVERHEAD = 64
+
+
+def estimate_tokens(text: str) -> int:
+    """A deliberately high estimate of a text's tokens (about 3 characters a token)."""
+    return len(text) // 3 + 1
+
+
+def _item_cost(item: Input) -> tuple[int, int, int, int]:
+    """(payload bytes, estimated tokens, images, characters) of one input."""
+    parts: Sequence[str | Image] = item.parts if isinstance(item, Mixed) else (item,)
+    payload = _ITEM_OVERHEAD
+    tokens = images = chars = 0
+    for part in parts:
+        if isinstance(part, str):
+            payload += len(part.encode("utf-8")) + 16
+            tokens += estimate_tokens(part)
+            chars += len(part)
+        else:
+            payload += (part.size + 2) // 3 * 4 + 64
+            images += 1
+    return payload, tokens, images, chars
+
+
+@dataclass
+class Plan:
+    """What the engine will send, and what it does client-side afterwards."""
+
+    batches: list[Batch]
+    total: int
+    requested_types: list[EmbeddingType]
+    native_types: list[EmbeddingType]
+    truncate_to: int | None
+    expected_dimensions: int | None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _modality(item: Input) -> Modality:
+    return Modality(input_kind(item))
+
+
+def validate(
+    inputs: Sequence[Input],
+    model: ModelInfo,
+    *,
+    input_type: InputType | None,
+    dimensions: int | None,
+) -> None:
+    """Raise ``InvalidInputError`` for the first input or option the model cannot take."""
+    if input_type is not None and input_type not in model.input_types:
+        allowed = ", ".join(sorted(t.value for t in model.input_types))
+        raise InvalidInputError(
+            f"model {model.name!r} does not take input_type {input_type.value!r}; "
+            f"allowed: {allowed}"
+        )
+    if dimensions is not None and not model.allows_dimensions(dimensions):
+        raise InvalidInputError(
+            f"model {model.name!r} cannot give {dimensions} dimensions; "
+            f"allowed: {model.dimension_choices()}"
+        )
+    for position, item in enumerate(inputs):
+        modality = _modality(item)
+        if not model.supports(modality):
+            kinds = ", ".join(sorted(m.value for m in model.modalities))
+            raise InvalidInputError(
+                f"model {model.name!r} does not embed {modality.value} inputs (it takes: {kinds})",
+                position=position,
+            )
+        parts: Sequence[str | Image] = item.parts if isinstance(item, Mixed) else (item,)
+        for part in parts:
+            if isinstance(part, str):
+                if not part.strip():
+                    raise InvalidInputError("empty or whitespace-only text", position=position)
+                if model.max_chars_per_item is not None and len(part) > model.max_chars_per_item:
+                    raise InvalidInputError(
+                        f"text of {len(part)} characters; model {model.name!r} takes at most "
+                        f"{model.max_chars_per_item}",
+                        position=position,
+                    )
+            elif model.max_image_bytes is not None and part.size > model.max_image_bytes:
+                raise InvalidInputError(
+                    f"image of {part.size:,} bytes; model {model.name!r} takes at most "
+                    f"{model.max_image_bytes:,} bytes per image",
+                    position=position,
+                )
+        payload = _item_cost(item)[0]
+        if model.max_payload_bytes is not None and payload > model.max_payload_bytes:
+            raise InvalidInputError(
+                f"input of about {payload:,} bytes encoded; model {model.name!r} takes at most "
+                f"{model.max_payload_bytes:,} bytes per request",
+                position=position,
+            )
+
+
+def plan_batches(
+    inputs: Sequence[Input],
+    model: ModelInfo,
+    *,
+    input_type: InputType | None,
+    dimensions: int | None,
+    embedding_types: Sequence[EmbeddingType],
+    options: dict[str, Any],
+    max_items: int | None = None,
+) -> Plan:
+    """Validate, then split ``inputs`` into batches that respect every limit of ``model``.
+
+    Batches hold one kind of input each (text, image or mixed), so that a
+    provider can map a batch to one request shape; order is restored from
+    ``positions`` afterwards.
+    """
+    validate(inputs, model, input_type=input_type, dimensions=dimensions)
+    requested = list(embedding_types)
+    native = [t for t in requested if t in model.embedding_types]
+    if model.one_embedding_type_per_call and len(requested) > 1:
+        native = []
+    if len(native) < len(requested) and EmbeddingType.FLOAT not in native:
+        native.append(EmbeddingType.FLOAT)  # the rest are quantised client-side from floats
+    native_dims = dimensions if (dimensions is not None and model.native_dimensions) else None
+    truncate_to = dimensions if (dimensions is not None and not model.native_dimensions) else None
+    if truncate_to is not None and EmbeddingType.FLOAT not in native:
+        native = [EmbeddingType.FLOAT]  # truncation needs floats; quantise afterwards
+    if truncate_to is not None and truncate_to == model.dimensions:
+        truncate_to = None
+    expected = native_dims or (model.dimensions or None)
+
+    limit_items = model.max_items_per_call
+    if max_items is not None:
+        limit_items = max(1, min(limit_items, max_items))
+
+    groups: dict[str, list[int]] = {}
+    for position, item in enumerate(inputs):
+        groups.setdefault(input_kind(item), []).append(position)
+
+    batches: list[Batch] = []
+    for positions in groups.values():
+        current: list[int] = []
+        payload = tokens = images = 0
+        for position in positions:
+            item_payload, item_tokens, item_images, _ = _item_cost(inputs[position])
+            full = current and (
+                len(current) >= limit_items
+                or (
+                    model.max_payload_bytes is not None
+                    and payload + item_payload > model.max_payload_bytes
+                )
+                or (
+                    model.max_tokens_per_call is not None
+                    and tokens + item_tokens > model.max_tokens_per_call
+                )
+                or (
+                    model.max_images_per_call is not None
+                    and images + item_images > model.max_images_per_call
+                )
+            )
+            if full:
+                batches.append(_make_batch(len(batches), current, inputs, model))
+                current, payload, tokens, images = [], 0, 0, 0
+            current.append(position)
+            payload += item_payload
+            tokens += item_tokens
+            images += item_images
+        if current:
+            batches.append(_make_batch(len(batches), current, inputs, model))
+
+    for batch in batches:
+        batch.input_type = input_type
+        batch.dimensions = native_dims
+        batch.embedding_types = list(native)
+        batch.options = dict(options)
+    return Plan(
+        batches=batches,
+        total=len(inputs),
+        requested_types=requested,
+        native_types=native,
+        truncate_to=truncate_to,
+        expected_dimensions=expected,
+        options=dict(options),
+    )
+
+
+def _make_batch(
+    number: int, positions: list[int], inputs: Sequence[Input], model: ModelInfo
+) -> Batch:
+    return Batch(
+        number=number,
+        positions=list(positions),
+        inputs=[inputs[p] for p in positions],
+        model=model,
+    )

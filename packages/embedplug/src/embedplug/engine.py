@@ -1,0 +1,551 @@
+"""The engine: the one place that does I/O for providers, sync and async.
+
+It validates inputs against the model before any request, plans batches that
+respect every limit, sends them concurrently (bounded) over one shared
+``httpx.Client`` / ``AsyncClient``, retries each failed batch on its own,
+puts vectors back in input order, checks counts, dimensions and finiteness,
+quantises or truncates client-side where the provider cannot, and sums usage.
+Sync and async share everything but the sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import numpy as np
+import orjson
+import tenacity
+
+from embedplug import _quantize
+from embedplug._http import request_id
+from embedplug._planning import Plan, estimate_tokens, plan_batches
+from embedplug._ratelimit import RateLimiter
+from embedplug.errors import (
+    AuthenticationError,
+    BatchFailedError,
+    ConnectionFailedError,
+    EmbedplugError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderError,
+    QuotaExceededError,
+    ResponseFormatError,
+    TimeoutError,
+)
+from embedplug.provider import Batch, BatchResult, HTTPProvider, InProcessProvider, ModelInfo
+from embedplug.types import (
+    EmbeddingResult,
+    EmbeddingType,
+    Input,
+    InputType,
+    Mixed,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from embedplug.provider import Provider
+
+__all__ = ["Engine", "ProgressCallback", "RetryPolicy"]
+
+logger = logging.getLogger("embedplug.engine")
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``callback(done_inputs, total_inputs)`` after each batch."""
+
+# Errors after which sending more batches of the same call cannot succeed.
+_FATAL = (AuthenticationError, PermissionDeniedError, QuotaExceededError, NotFoundError)
+
+
+@dataclass
+class RetryPolicy:
+    """How failed batches are retried.
+
+    ``max_attempts`` counts the first try. Waits grow exponentially from
+    ``initial_backoff`` to ``max_backoff`` with jitter, unless the provider
+    says how long to wait (``retry-after-ms``, ``retry-after``,
+    ``x-ratelimit-reset``); a wait it asks for longer than ``max_retry_after``
+    is not waited for: the batch fails.
+    """
+
+    max_attempts: int = 5
+    initial_backoff: float = 0.5
+    max_backoff: float = 20.0
+    jitter: float = 0.5
+    max_retry_after: float = 120.0
+
+
+@dataclass
+class _CallState:
+    plan: Plan
+    model: str
+    provider: str
+    on_progress: ProgressCallback | None
+    bar: Any = None
+    done: int = 0
+    results: dict[int, BatchResult] = field(default_factory=dict)
+    errors: dict[int, BaseException] = field(default_factory=dict)
+    abort: BaseException | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Engine:
+    """Runs embedding calls for one provider instance and one model.
+
+    ``max_concurrency`` bounds requests in flight across all calls on this
+    engine (default: the provider's). ``sleep``/``async_sleep`` are the
+    backoff clock; tests replace them so that nothing really waits.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        model: ModelInfo,
+        *,
+        max_concurrency: int | None = None,
+        retry: RetryPolicy | None = None,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_batch_size: int | None = None,
+        timeout: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        default_concurrency = provider.max_concurrency if isinstance(provider, HTTPProvider) else 1
+        self.max_concurrency = max(1, max_concurrency or default_concurrency)
+        self.retry = retry or RetryPolicy()
+        self.max_batch_size = max_batch_size
+        self.timeout = timeout
+        self.sleep: Callable[[float], None] = time.sleep
+        self.async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._limiter = (
+            RateLimiter(requests_per_minute, tokens_per_minute)
+            if requests_per_minute or tokens_per_minute
+            else None
+        )
+        self._transport = transport
+        self._async_transport = async_transport
+        self._client: httpx.Client | None = None
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        self._async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, asyncio.Semaphore]]
+        self._async = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(
+        self,
+        inputs: Sequence[Input],
+        *,
+        input_type: InputType | None = None,
+        dimensions: int | None = None,
+        embedding_types: Sequence[EmbeddingType] = (EmbeddingType.FLOAT,),
+        options: dict[str, Any] | None = None,
+    ) -> Plan:
+        """Validate and batch ``inputs`` without sending anything."""
+        return plan_batches(
+            inputs,
+            self.model,
+            input_type=input_type,
+            dimensions=dimensions,
+            embedding_types=embedding_types,
+            options=options or {},
+            max_items=self.max_batch_size,
+        )
+
+    # ------------------------------------------------------------------ sync
+
+    def run(
+        self,
+        plan: Plan,
+        *,
+        on_progress: ProgressCallback | None = None,
+        progress: bool = False,
+    ) -> EmbeddingResult:
+        """Send every batch of ``plan`` and assemble the result (blocking)."""
+        state = self._start(plan, on_progress, progress)
+        try:
+            if not plan.batches:
+                return self._finish(state)
+            if isinstance(self.provider, InProcessProvider):
+                for batch in plan.batches:
+                    self._run_in_process(state, batch)
+            elif len(plan.batches) == 1 or self.max_concurrency == 1:
+                for batch in plan.batches:
+                    self._run_http_batch(state, batch)
+            else:
+                workers = min(self.max_concurrency, len(plan.batches))
+                with ThreadPoolExecutor(workers, thread_name_prefix="embedplug") as pool:
+                    list(pool.map(lambda b: self._run_http_batch(state, b), plan.batches))
+            return self._finish(state)
+        finally:
+            if state.bar is not None:
+                state.bar.close()
+
+    def _run_in_process(self, state: _CallState, batch: Batch) -> None:
+        assert isinstance(self.provider, InProcessProvider)
+        if state.abort is not None:
+            state.errors[batch.number] = state.abort
+            return
+        try:
+            result = self.provider.embed_batch(batch)
+            self._accept(state, batch, result)
+        except EmbedplugError as exc:
+            self._fail(state, batch, exc)
+
+    def _run_http_batch(self, state: _CallState, batch: Batch) -> None:
+        if state.abort is not None:
+            state.errors[batch.number] = state.abort
+            return
+        try:
+            for attempt in self._retrying(tenacity.Retrying, self.sleep):
+                with attempt:
+                    result = self._send_once(batch)
+            self._accept(state, batch, result)
+        except EmbedplugError as exc:
+            self._fail(state, batch, exc)
+
+    def _send_once(self, batch: Batch) -> BatchResult:
+        provider = self._http_provider()
+        request = provider.build_request(batch)
+        if self._limiter is not None:
+            self._limiter.acquire(self._batch_tokens(batch), self.sleep)
+        with self._slots:
+            try:
+                response = self._sync_client().send(request)
+            except httpx.TimeoutException as exc:
+                raise TimeoutError(
+                    f"request timed out ({type(exc).__name__})", provider=provider.name
+                ) from exc
+            except httpx.TransportError as exc:
+                raise ConnectionFailedError(
+                    f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
+                ) from exc
+        return self._handle(response, batch)
+
+    def _sync_client(self) -> httpx.Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client(
+                        timeout=self._timeout(),
+                        limits=self._limits(),
+                        transport=self._transport,
+                    )
+        return self._client
+
+    # ------------------------------------------------------------------ async
+
+    async def arun(
+        self,
+        plan: Plan,
+        *,
+        on_progress: ProgressCallback | None = None,
+        progress: bool = False,
+    ) -> EmbeddingResult:
+        """Send every batch of ``plan`` and assemble the result (async)."""
+        state = self._start(plan, on_progress, progress)
+        try:
+            if isinstance(self.provider, InProcessProvider):
+                for batch in plan.batches:
+                    await asyncio.to_thread(self._run_in_process, state, batch)
+            elif plan.batches:
+                client, slots = self._async_client()
+                await asyncio.gather(
+                    *(self._arun_http_batch(state, b, client, slots) for b in plan.batches)
+                )
+            return self._finish(state)
+        finally:
+            if state.bar is not None:
+                state.bar.close()
+
+    async def _arun_http_batch(
+        self,
+        state: _CallState,
+        batch: Batch,
+        client: httpx.AsyncClient,
+        slots: asyncio.Semaphore,
+    ) -> None:
+        if state.abort is not None:
+            state.errors[batch.number] = state.abort
+            return
+        try:
+            async for attempt in self._retrying(tenacity.AsyncRetrying, self.async_sleep):
+                with attempt:
+                    result = await self._asend_once(batch, client, slots)
+            self._accept(state, batch, result)
+        except EmbedplugError as exc:
+            self._fail(state, batch, exc)
+
+    async def _asend_once(
+        self, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
+    ) -> BatchResult:
+        provider = self._http_provider()
+        request = provider.build_request(batch)
+        if self._limiter is not None:
+            await self._limiter.aacquire(self._batch_tokens(batch), self.async_sleep)
+        async with slots:
+            try:
+                response = await client.send(request)
+            except httpx.TimeoutException as exc:
+                raise TimeoutError(
+                    f"request timed out ({type(exc).__name__})", provider=provider.name
+                ) from exc
+            except httpx.TransportError as exc:
+                raise ConnectionFailedError(
+                    f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
+                ) from exc
+        return self._handle(response, batch)
+
+    def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for other in [lp for lp in self._async if lp.is_closed()]:
+                del self._async[other]  # its client died with its loop
+            if loop not in self._async:
+                client = httpx.AsyncClient(
+                    timeout=self._timeout(),
+                    limits=self._limits(),
+                    transport=self._async_transport,
+                )
+                self._async[loop] = (client, asyncio.Semaphore(self.max_concurrency))
+            return self._async[loop]
+
+    # ------------------------------------------------------------------ shared
+
+    def _http_provider(self) -> HTTPProvider:
+        assert isinstance(self.provider, HTTPProvider)
+        return self.provider
+
+    def _timeout(self) -> httpx.Timeout:
+        seconds = self.timeout
+        if seconds is None and isinstance(self.provider, HTTPProvider):
+            seconds = self.provider.timeout
+        # No pool timeout: the engine bounds requests in flight to the pool's size itself.
+        return httpx.Timeout(seconds if seconds is not None else 60.0, pool=None)
+
+    def _limits(self) -> httpx.Limits:
+        return httpx.Limits(
+            max_connections=self.max_concurrency,
+            max_keepalive_connections=self.max_concurrency,
+        )
+
+    def _retrying(self, cls: Any, sleep: Any) -> Any:
+        policy = self.retry
+
+        def should_retry(exc: BaseException) -> bool:
+            if not isinstance(exc, ProviderError) or not exc.retryable:
+                return False
+            return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
+
+        backoff = tenacity.wait_exponential_jitter(
+            initial=policy.initial_backoff, max=policy.max_backoff, jitter=policy.jitter
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            asked = getattr(exc, "retry_after", None)
+            if asked is not None:
+                return float(asked)
+            return float(backoff(state))
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            logger.info(
+                "retrying after %s (attempt %d of %d, waiting %.2fs)",
+                exc,
+                state.attempt_number,
+                policy.max_attempts,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
+
+        return cls(
+            stop=tenacity.stop_after_attempt(policy.max_attempts),
+            wait=wait,
+            retry=tenacity.retry_if_exception(should_retry),
+            sleep=sleep,
+            reraise=True,
+            before_sleep=log_retry,
+        )
+
+    @staticmethod
+    def _batch_tokens(batch: Batch) -> int:
+        total = 0
+        for item in batch.inputs:
+            parts = item.parts if isinstance(item, Mixed) else (item,)
+            total += sum(estimate_tokens(p) for p in parts if isinstance(p, str))
+        return total
+
+    def _handle(self, response: httpx.Response, batch: Batch) -> BatchResult:
+        provider = self._http_provider()
+        if not response.is_success:
+            raise provider.parse_error(response)
+        rid = request_id(response)
+        try:
+            return provider.parse_response(response, batch)
+        except ResponseFormatError as exc:
+            exc.request_id = exc.request_id or rid
+            exc.provider = exc.provider or provider.name
+            if exc.batch is None:
+                exc.batch = batch.number
+                exc.args = (f"batch {batch.number}: {exc.message}",)
+                exc.message = exc.args[0]
+            raise
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ResponseFormatError(
+                f"malformed response: {type(exc).__name__}: {exc}",
+                batch=batch.number,
+                provider=provider.name,
+                status=response.status_code,
+                request_id=rid,
+            ) from exc
+
+    def _start(
+        self, plan: Plan, on_progress: ProgressCallback | None, progress: bool
+    ) -> _CallState:
+        state = _CallState(
+            plan=plan,
+            model=self.model.name,
+            provider=self.provider.name,
+            on_progress=on_progress,
+        )
+        if progress and plan.total:
+            from tqdm.auto import tqdm
+
+            state.bar = tqdm(total=plan.total, unit="input", desc=f"{self.provider.name}")
+        return state
+
+    def _accept(self, state: _CallState, batch: Batch, result: BatchResult) -> None:
+        checked = self._check(state.plan, batch, result)
+        with state.lock:
+            state.results[batch.number] = checked
+            state.done += len(batch)
+            done = state.done
+        if state.bar is not None:
+            state.bar.update(len(batch))
+        if state.on_progress is not None:
+            state.on_progress(done, state.plan.total)
+
+    def _fail(self, state: _CallState, batch: Batch, exc: BaseException) -> None:
+        logger.warning("batch %d (%d inputs) failed: %s", batch.number, len(batch), exc)
+        with state.lock:
+            state.errors[batch.number] = exc
+            if isinstance(exc, _FATAL) and state.abort is None:
+                state.abort = exc
+
+    def _check(self, plan: Plan, batch: Batch, result: BatchResult) -> BatchResult:
+        """Check a batch's arrays against the plan; then truncate and quantise client-side."""
+        provider = self.provider.name
+
+        def bad(message: str) -> ResponseFormatError:
+            return ResponseFormatError(message, batch=batch.number, provider=provider)
+
+        vectors: dict[EmbeddingType, npt.NDArray[Any]] = {}
+        for kind in plan.native_types:
+            arr = result.vectors.get(kind)
+            if arr is None:
+                raise bad(f"the response has no {kind.value!r} embeddings")
+            if arr.ndim != 2 or arr.shape[0] != len(batch):
+                raise bad(f"expected {len(batch)} {kind.value} vectors, got shape {arr.shape}")
+            width = arr.shape[1] * (8 if kind.packed else 1)
+            if plan.expected_dimensions and width != plan.expected_dimensions:
+                raise bad(f"expected {plan.expected_dimensions}-dimensional vectors, got {width}")
+            if kind is EmbeddingType.FLOAT and not np.isfinite(arr).all():
+                raise bad("the response holds NaN or infinite values")
+            vectors[kind] = arr
+        floats = vectors.get(EmbeddingType.FLOAT)
+        if floats is not None and plan.truncate_to is not None:
+            floats = _quantize.truncate_dimensions(floats, plan.truncate_to)
+            vectors[EmbeddingType.FLOAT] = floats
+        out: dict[EmbeddingType, npt.NDArray[Any]] = {}
+        for kind in plan.requested_types:
+            if kind in vectors:
+                out[kind] = vectors[kind]
+            else:
+                assert floats is not None
+                out[kind] = _quantize.quantize(floats, kind)
+        return BatchResult(vectors=out, usage=result.usage, meta=result.meta)
+
+    def _finish(self, state: _CallState) -> EmbeddingResult:
+        plan = state.plan
+        n = plan.total
+        arrays: dict[EmbeddingType, npt.NDArray[Any]] = {}
+        usage = Usage()
+        per_item: dict[str, list[Any]] = {}
+        batch_meta: list[dict[str, Any]] = []
+        dims: dict[EmbeddingType, int] = {}
+        for number in sorted(state.results):
+            result = state.results[number]
+            for kind, arr in result.vectors.items():
+                if kind in dims and dims[kind] != arr.shape[1]:
+                    raise ResponseFormatError(
+                        f"vectors of {arr.shape[1]} columns, earlier batches had {dims[kind]}",
+                        batch=number,
+                        provider=state.provider,
+                    )
+                dims[kind] = arr.shape[1]
+        for kind in plan.requested_types:
+            width = dims.get(kind)
+            if width is None:
+                width = plan.truncate_to or plan.expected_dimensions or 0
+                if kind.packed:
+                    width //= 8
+            arrays[kind] = np.zeros((n, width), dtype=np.dtype(kind.dtype))
+        for number in sorted(state.results):
+            result = state.results[number]
+            positions = np.asarray(state.plan.batches[number].positions, dtype=np.intp)
+            for kind, arr in result.vectors.items():
+                arrays[kind][positions] = arr
+            usage = usage + result.usage
+            for key, values in result.meta.pop("per_item", {}).items():
+                column = per_item.setdefault(key, [None] * n)
+                for position, value in zip(positions.tolist(), values, strict=True):
+                    column[position] = value
+            if result.meta:
+                batch_meta.append({"batch": number, **result.meta})
+        meta: dict[str, Any] = dict(per_item)
+        if batch_meta:
+            meta["batches"] = batch_meta
+        embedding = EmbeddingResult(
+            vectors=arrays,
+            model=state.model,
+            provider=state.provider,
+            usage=usage,
+            meta=meta,
+        )
+        if state.errors:
+            if len(plan.batches) == 1:
+                raise next(iter(state.errors.values()))
+            failed = sorted(p for number in state.errors for p in plan.batches[number].positions)
+            raise BatchFailedError(state.errors, failed, embedding)
+        return embedding
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the sync client (async clients close with ``aclose``)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        """Close every client this engine opened."""
+        self.close()
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entries = list(self._async.items())
+            self._async.clear()
+        for owner, (client, _) in entries:
+            if owner is loop:
+                await client.aclose()

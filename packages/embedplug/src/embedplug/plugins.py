@@ -1,0 +1,184 @@
+"""The plugin manager: entry points of group ``embedplug``, loaded once and lazily.
+
+Installed plugins are found through entry points; third parties and tests may
+also register a plugin object at run time with ``register_plugin``. A plugin
+that fails to import is reported by name with its error (``plugin_errors()``,
+a warning, and the CLI's ``providers`` listing) and the others still load.
+``EMBEDPLUG_LOAD_PLUGINS`` (comma-separated entry-point names) restricts which
+entry points load; set it to an empty string to load none.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+import threading
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from embedplug import hookspecs
+from embedplug.errors import ConfigurationError, PluginLoadError, UnknownProviderError
+
+if TYPE_CHECKING:
+    from embedplug.provider import Provider
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "get_plugin_manager",
+    "plugin_errors",
+    "provider_class",
+    "provider_classes",
+    "register_plugin",
+    "reset",
+    "unregister_plugin",
+]
+
+ENTRY_POINT_GROUP = "embedplug"
+logger = logging.getLogger("embedplug.plugins")
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_errors: list[PluginLoadError] = []
+_providers: dict[str, type[Provider]] | None = None
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("embedplug")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    allowed_env = os.environ.get("EMBEDPLUG_LOAD_PLUGINS")
+    allowed = None if allowed_env is None else {n.strip() for n in allowed_env.split(",") if n}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+            pm.check_pending()
+        except Exception as exc:  # a broken plugin must not take the others down
+            if pm.get_plugin(ep.name) is not None:
+                pm.unregister(name=ep.name)
+            error = PluginLoadError(ep.name, exc)
+            _errors.append(error)
+            logger.warning("%s", error)
+            warnings.warn(str(error), RuntimeWarning, stacklevel=4)
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide manager, with installed plugins loaded on first use."""
+    global _pm
+    with _lock:
+        if _pm is None:
+            pm = _new_manager()
+            _load_entry_points(pm)
+            _pm = pm
+        return _pm
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> str:
+    """Register a plugin object (a module or an instance with hookimpls) at run time.
+
+    Returns the name it was registered under; pass it to ``unregister_plugin``.
+    """
+    pm = get_plugin_manager()
+    with _lock:
+        registered = pm.register(plugin, name=name)
+        if registered is None:
+            raise ConfigurationError(f"plugin {name or plugin!r} is already registered")
+        try:
+            pm.check_pending()
+        except pluggy.PluginValidationError:
+            pm.unregister(plugin)
+            raise
+        _invalidate()
+        return registered
+
+
+def unregister_plugin(plugin: Any = None, name: str | None = None) -> None:
+    """Remove a plugin registered with ``register_plugin``."""
+    pm = get_plugin_manager()
+    with _lock:
+        pm.unregister(plugin=plugin, name=name)
+        _invalidate()
+
+
+def _invalidate() -> None:
+    global _providers
+    _providers = None
+
+
+def reset() -> None:
+    """Forget every plugin and error; the next use reloads entry points (for tests)."""
+    global _pm, _providers
+    with _lock:
+        _pm = None
+        _providers = None
+        _errors.clear()
+
+
+def plugin_errors() -> list[PluginLoadError]:
+    """Errors of plugins that failed to load, by name."""
+    get_plugin_manager()
+    return list(_errors)
+
+
+def provider_classes() -> dict[str, type[Provider]]:
+    """Every registered provider class, by provider name."""
+    global _providers
+    with _lock:
+        if _providers is not None:
+            return dict(_providers)
+        pm = get_plugin_manager()
+        found: dict[str, type[Provider]] = {}
+        owners: dict[str, str] = {}
+
+        for plugin_name, plugin in pm.list_name_plugin():
+            impl = getattr(plugin, "register_providers", None)
+            if impl is None:
+                continue
+
+            def register(cls: type[Provider], _owner: str = plugin_name) -> None:
+                name = getattr(cls, "name", None)
+                if not isinstance(name, str) or not name:
+                    raise ConfigurationError(f"plugin {_owner!r} registered {cls!r} without a name")
+                if name in found and found[name] is not cls:
+                    raise ConfigurationError(
+                        f"provider name {name!r} registered twice "
+                        f"(by {owners[name]!r} and {_owner!r})"
+                    )
+                found[name] = cls
+                owners[name] = _owner
+
+            try:
+                impl(register=register)
+            except ConfigurationError:
+                raise
+            except Exception as exc:
+                error = PluginLoadError(plugin_name, exc)
+                _errors.append(error)
+                logger.warning("%s", error)
+                warnings.warn(str(error), RuntimeWarning, stacklevel=3)
+        _providers = found
+        return dict(found)
+
+
+def provider_class(name: str) -> type[Provider]:
+    """The provider class registered as ``name``; ``UnknownProviderError`` if none."""
+    classes = provider_classes()
+    try:
+        return classes[name]
+    except KeyError:
+        hint = ""
+        if _errors:
+            hint = " (plugins that failed to load: " + ", ".join(e.plugin for e in _errors) + ")"
+        error = UnknownProviderError(name, list(classes))
+        error.args = (str(error) + hint,)
+        raise error from None
