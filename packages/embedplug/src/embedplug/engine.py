@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -349,16 +350,13 @@ class Engine:
                 return False
             return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
 
-        backoff = tenacity.wait_exponential_jitter(
-            initial=policy.initial_backoff, max=policy.max_backoff, jitter=policy.jitter
-        )
-
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             asked = getattr(exc, "retry_after", None)
             if asked is not None:
                 return float(asked)
-            return float(backoff(state))
+            exponential = policy.initial_backoff * 2 ** (state.attempt_number - 1)
+            return min(policy.max_backoff, exponential) + random.uniform(0, policy.jitter)
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
