@@ -150,7 +150,7 @@ def main() -> None:
                     provider, provider.model_info("bench"), max_concurrency=args.concurrency
                 ) as embedder:
                     embedder.embed(texts[: BATCH * 4])
-                    wall, cpu, result = measure(lambda: embedder.embed(texts))  # noqa: B023
+                    wall, cpu, result = measure(lambda: embedder.embed(texts))
                 if not np.allclose(result.embeddings, ref, atol=1e-6):
                     raise SystemExit("embedplug and the plain loop disagree on the vectors")
                 rows.append(("embedplug", encoding, latency, wall, cpu))
@@ -159,9 +159,8 @@ def main() -> None:
     print(f"\n{n:,} texts, {args.dimensions}-d, batches of {BATCH}, {args.concurrency} in flight")
     print(f"{'client':<22}{'transport':<10}{'latency':>9}{'texts/s':>11}{'CPU ms/1k':>11}")
     for client, encoding, latency, wall, cpu in rows:
-        print(
-            f"{client:<22}{encoding:<10}{latency:>7.0f}ms{n / wall:>11,.0f}{cpu * 1000 / n * 1000:>11.1f}"
-        )
+        cpu_per_1k = cpu * 1000 / n * 1000
+        print(f"{client:<22}{encoding:<10}{latency:>7.0f}ms{n / wall:>11,.0f}{cpu_per_1k:>11.1f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {peak:,.0f} MB")
     print(f"import embedplug (cumulative, best of 3): {import_time() * 1000:.1f} ms")
