@@ -200,7 +200,7 @@ class Engine:
             state.errors[batch.number] = state.abort
             return
         try:
-            result = self.provider.embed_batch(batch)
+            result = self._check(state.plan, batch, self.provider.embed_batch(batch))
             self._accept(state, batch, result)
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
@@ -212,12 +212,12 @@ class Engine:
         try:
             for attempt in self._retrying(tenacity.Retrying, self.sleep):
                 with attempt:
-                    result = self._send_once(batch)
+                    result = self._send_once(state.plan, batch)
             self._accept(state, batch, result)
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
-    def _send_once(self, batch: Batch) -> BatchResult:
+    def _send_once(self, plan: Plan, batch: Batch) -> BatchResult:
         provider = self._http_provider()
         request = provider.build_request(batch)
         if self._limiter is not None:
@@ -233,7 +233,7 @@ class Engine:
                 raise ConnectionFailedError(
                     f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
                 ) from exc
-        return self._handle(response, batch)
+        return self._handle(response, plan, batch)
 
     def _sync_client(self) -> httpx.Client:
         if self._client is None:
@@ -284,13 +284,13 @@ class Engine:
         try:
             async for attempt in self._retrying(tenacity.AsyncRetrying, self.async_sleep):
                 with attempt:
-                    result = await self._asend_once(batch, client, slots)
+                    result = await self._asend_once(state.plan, batch, client, slots)
             self._accept(state, batch, result)
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
     async def _asend_once(
-        self, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
+        self, plan: Plan, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
     ) -> BatchResult:
         provider = self._http_provider()
         request = provider.build_request(batch)
@@ -307,7 +307,7 @@ class Engine:
                 raise ConnectionFailedError(
                     f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
                 ) from exc
-        return self._handle(response, batch)
+        return self._handle(response, plan, batch)
 
     def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
@@ -385,13 +385,13 @@ class Engine:
             total += sum(estimate_tokens(p) for p in parts if isinstance(p, str))
         return total
 
-    def _handle(self, response: httpx.Response, batch: Batch) -> BatchResult:
+    def _handle(self, response: httpx.Response, plan: Plan, batch: Batch) -> BatchResult:
         provider = self._http_provider()
         if not response.is_success:
             raise provider.parse_error(response)
         rid = request_id(response)
         try:
-            return provider.parse_response(response, batch)
+            return self._check(plan, batch, provider.parse_response(response, batch))
         except ResponseFormatError as exc:
             exc.request_id = exc.request_id or rid
             exc.provider = exc.provider or provider.name
@@ -425,9 +425,8 @@ class Engine:
         return state
 
     def _accept(self, state: _CallState, batch: Batch, result: BatchResult) -> None:
-        checked = self._check(state.plan, batch, result)
         with state.lock:
-            state.results[batch.number] = checked
+            state.results[batch.number] = result
             state.done += len(batch)
             done = state.done
         if state.bar is not None:
