@@ -75,38 +75,61 @@ def validate(
             f"model {model.name!r} cannot give {dimensions} dimensions; "
             f"allowed: {model.dimension_choices()}"
         )
+    text_ok = model.supports(Modality.TEXT)
+    max_chars = model.max_chars_per_item
+    max_payload = model.max_payload_bytes
     for position, item in enumerate(inputs):
-        modality = _modality(item)
-        if not model.supports(modality):
-            kinds = ", ".join(sorted(m.value for m in model.modalities))
-            raise InvalidInputError(
-                f"model {model.name!r} does not embed {modality.value} inputs (it takes: {kinds})",
-                position=position,
-            )
-        parts: Sequence[str | Image] = item.parts if isinstance(item, Mixed) else (item,)
-        for part in parts:
-            if isinstance(part, str):
-                if not part.strip():
-                    raise InvalidInputError("empty or whitespace-only text", position=position)
-                if model.max_chars_per_item is not None and len(part) > model.max_chars_per_item:
-                    raise InvalidInputError(
-                        f"text of {len(part)} characters; model {model.name!r} takes at most "
-                        f"{model.max_chars_per_item}",
-                        position=position,
-                    )
-            elif model.max_image_bytes is not None and part.size > model.max_image_bytes:
+        if type(item) is str and text_ok:  # the common case, kept cheap
+            if not item or item.isspace():
+                raise InvalidInputError("empty or whitespace-only text", position=position)
+            if max_chars is not None and len(item) > max_chars:
                 raise InvalidInputError(
-                    f"image of {part.size:,} bytes; model {model.name!r} takes at most "
-                    f"{model.max_image_bytes:,} bytes per image",
+                    f"text of {len(item)} characters; model {model.name!r} takes at most "
+                    f"{max_chars}",
                     position=position,
                 )
-        payload = _item_cost(item)[0]
-        if model.max_payload_bytes is not None and payload > model.max_payload_bytes:
+            if max_payload is not None and _item_cost(item)[0] > max_payload:
+                raise InvalidInputError(
+                    f"input of about {_item_cost(item)[0]:,} bytes encoded; model "
+                    f"{model.name!r} takes at most {max_payload:,} bytes per request",
+                    position=position,
+                )
+            continue
+        _validate_item(position, item, model)
+
+
+def _validate_item(position: int, item: Input, model: ModelInfo) -> None:
+    modality = _modality(item)
+    if not model.supports(modality):
+        kinds = ", ".join(sorted(m.value for m in model.modalities))
+        raise InvalidInputError(
+            f"model {model.name!r} does not embed {modality.value} inputs (it takes: {kinds})",
+            position=position,
+        )
+    parts: Sequence[str | Image] = item.parts if isinstance(item, Mixed) else (item,)
+    for part in parts:
+        if isinstance(part, str):
+            if not part.strip():
+                raise InvalidInputError("empty or whitespace-only text", position=position)
+            if model.max_chars_per_item is not None and len(part) > model.max_chars_per_item:
+                raise InvalidInputError(
+                    f"text of {len(part)} characters; model {model.name!r} takes at most "
+                    f"{model.max_chars_per_item}",
+                    position=position,
+                )
+        elif model.max_image_bytes is not None and part.size > model.max_image_bytes:
             raise InvalidInputError(
-                f"input of about {payload:,} bytes encoded; model {model.name!r} takes at most "
-                f"{model.max_payload_bytes:,} bytes per request",
+                f"image of {part.size:,} bytes; model {model.name!r} takes at most "
+                f"{model.max_image_bytes:,} bytes per image",
                 position=position,
             )
+    payload = _item_cost(item)[0]
+    if model.max_payload_bytes is not None and payload > model.max_payload_bytes:
+        raise InvalidInputError(
+            f"input of about {payload:,} bytes encoded; model {model.name!r} takes at most "
+            f"{model.max_payload_bytes:,} bytes per request",
+            position=position,
+        )
 
 
 def plan_batches(
@@ -147,9 +170,19 @@ def plan_batches(
     groups: dict[str, list[int]] = {}
     for position, item in enumerate(inputs):
         groups.setdefault(input_kind(item), []).append(position)
+    only_counts = (
+        model.max_payload_bytes is None
+        and model.max_tokens_per_call is None
+        and model.max_images_per_call is None
+    )
 
     batches: list[Batch] = []
     for positions in groups.values():
+        if only_counts:  # nothing but items per call to respect: plain chunks
+            for start in range(0, len(positions), limit_items):
+                chunk = positions[start : start + limit_items]
+                batches.append(_make_batch(len(batches), chunk, inputs, model))
+            continue
         current: list[int] = []
         payload = tokens = images = 0
         for position in positions:

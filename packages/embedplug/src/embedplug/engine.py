@@ -498,7 +498,9 @@ class Engine:
                 width = plan.truncate_to or plan.expected_dimensions or 0
                 if kind.packed:
                     width //= 8
-            arrays[kind] = np.zeros((n, width), dtype=np.dtype(kind.dtype))
+            # rows of failed batches stay zero; with no failure every row is written
+            alloc = np.zeros if state.errors else np.empty
+            arrays[kind] = alloc((n, width), dtype=np.dtype(kind.dtype))
         for number in sorted(state.results):
             result = state.results[number]
             positions = np.asarray(state.plan.batches[number].positions, dtype=np.intp)
