@@ -1,0 +1,84 @@
+"""Run a stub server in the foreground: ``python -m embedplug.testing.stub --variant openai``.
+
+The first line of stdout is the server's base URL (e.g. ``http://127.0.0.1:54321``);
+the endpoint's full URL goes to stderr. Serves until SIGTERM or SIGINT, then
+shuts down cleanly and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from embedplug.testing._variants import VARIANTS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m embedplug.testing.stub",
+        description="Serve a local embeddings stub that speaks one provider's protocol.",
+    )
+    parser.add_argument("--variant", default="openai", choices=sorted(VARIANTS))
+    parser.add_argument(
+        "--dimensions",
+        type=int,
+        default=None,
+        help="full vector length for every model (default: the variant's per model)",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer")
+    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    parser.add_argument("--max-items", type=int, default=None, help="inputs per request limit")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, serve until a signal, return the exit status."""
+    args = _parser().parse_args(argv)
+    from embedplug.testing._server import StubServer
+
+    try:
+        server = StubServer(
+            args.variant,
+            dimensions=args.dimensions,
+            latency=args.latency_ms / 1000.0,
+            api_key=args.api_key,
+            max_items=args.max_items,
+            host=args.host,
+            port=args.port,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with server:
+            print(server.url, flush=True)
+            print(
+                f"{server.variant.name} stub: POST {server.endpoint} "
+                f"({server.dimensions} dimensions by default)",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not done.wait(1.0):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
