@@ -49,6 +49,8 @@ _ENGINE_OPTIONS = (
     "tokens_per_minute",
     "max_batch_size",
     "timeout",
+    "transport",
+    "async_transport",
 )
 
 

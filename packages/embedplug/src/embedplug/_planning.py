@@ -150,6 +150,13 @@ def plan_batches(
     """
     validate(inputs, model, input_type=input_type, dimensions=dimensions)
     requested = list(embedding_types)
+    width = dimensions or model.dimensions
+    packed = [t.value for t in requested if t.packed]
+    if packed and width and width % 8:
+        raise InvalidInputError(
+            f"{' and '.join(packed)} embeddings pack 8 dimensions a byte; "
+            f"{width} dimensions is not a multiple of 8"
+        )
     native = [t for t in requested if t in model.embedding_types]
     if model.one_embedding_type_per_call and len(requested) > 1:
         native = []

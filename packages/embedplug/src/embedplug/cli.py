@@ -221,7 +221,8 @@ def demo(model: str | None) -> None:
     vectors = result.embeddings.astype(np.float64)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     click.echo(f"vectors: shape {result.embeddings.shape}, dtype {result.embeddings.dtype}")
-    click.echo(f"first vector, first 8 values: {[round(float(x), 4) for x in result.embeddings[0, :8]]}")
+    head = [round(float(x), 4) for x in result.embeddings[0, :8]]
+    click.echo(f"first vector, first 8 values: {head}")
     click.echo("cosine similarity:")
     similarity = vectors @ vectors.T
     click.echo("      " + "".join(f"{j:>7}" for j in range(len(_DEMO_SENTENCES))))
@@ -229,6 +230,11 @@ def demo(model: str | None) -> None:
         row = "".join(f"{similarity[i, j]:7.2f}" for j in range(len(_DEMO_SENTENCES)))
         click.echo(f"  [{i}] {row}   {sentence}")
     click.echo("(paraphrase pairs 0-1 and 2-3 should score well above unrelated pairs)")
+
+
+from embedplug.bulk._cli import embed_file  # noqa: E402 - the bulk command, kept in bulk/
+
+cli.add_command(embed_file)
 
 
 def _describe(item: Any) -> str:
@@ -241,14 +247,11 @@ def _load_plugin_commands() -> None:
     from embedplug import plugins
 
     pm = plugins.get_plugin_manager()
-    for plugin_name, plugin in pm.list_name_plugin():
-        impl = getattr(plugin, "register_commands", None)
-        if impl is None:
-            continue
+    for impl in reversed(pm.hook.register_commands.get_hookimpls()):
         try:
-            impl(cli=cli)
+            impl.function(cli=cli)
         except Exception as exc:  # a broken plugin must not break the CLI
-            click.echo(f"plugin {plugin_name!r} failed to add commands: {exc}", err=True)
+            click.echo(f"plugin {impl.plugin_name!r} failed to add commands: {exc}", err=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -156,7 +156,7 @@ class Engine:
     ) -> Plan:
         """Validate and batch ``inputs`` without sending anything."""
         return plan_batches(
-            inputs,
+            self.provider.prepare(list(inputs), self.model),
             self.model,
             input_type=input_type,
             dimensions=dimensions,
@@ -355,7 +355,7 @@ class Engine:
             asked = getattr(exc, "retry_after", None)
             if asked is not None:
                 return float(asked)
-            exponential = policy.initial_backoff * 2 ** (state.attempt_number - 1)
+            exponential: float = policy.initial_backoff * 2.0 ** (state.attempt_number - 1)
             return min(policy.max_backoff, exponential) + random.uniform(0, policy.jitter)
 
         def log_retry(state: tenacity.RetryCallState) -> None:
@@ -400,7 +400,15 @@ class Engine:
                 exc.args = (f"batch {batch.number}: {exc.message}",)
                 exc.message = exc.args[0]
             raise
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        except (
+            orjson.JSONDecodeError,
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            OverflowError,
+            AttributeError,
+        ) as exc:
             raise ResponseFormatError(
                 f"malformed response: {type(exc).__name__}: {exc}",
                 batch=batch.number,

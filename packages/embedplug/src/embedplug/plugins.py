@@ -14,7 +14,6 @@ import importlib.metadata
 import logging
 import os
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -68,8 +67,8 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
                 pm.unregister(name=ep.name)
             error = PluginLoadError(ep.name, exc)
             _errors.append(error)
+            # logged, not warned: under ``-W error`` a warning would stop the other plugins
             logger.warning("%s", error)
-            warnings.warn(str(error), RuntimeWarning, stacklevel=4)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -90,7 +89,10 @@ def register_plugin(plugin: Any, name: str | None = None) -> str:
     """
     pm = get_plugin_manager()
     with _lock:
-        registered = pm.register(plugin, name=name)
+        try:
+            registered = pm.register(plugin, name=name)
+        except ValueError:
+            registered = None
         if registered is None:
             raise ConfigurationError(f"plugin {name or plugin!r} is already registered")
         try:
@@ -140,10 +142,8 @@ def provider_classes() -> dict[str, type[Provider]]:
         found: dict[str, type[Provider]] = {}
         owners: dict[str, str] = {}
 
-        for plugin_name, plugin in pm.list_name_plugin():
-            impl = getattr(plugin, "register_providers", None)
-            if impl is None:
-                continue
+        for impl in reversed(pm.hook.register_providers.get_hookimpls()):
+            plugin_name = impl.plugin_name
 
             def register(cls: type[Provider], _owner: str = plugin_name) -> None:
                 name = getattr(cls, "name", None)
@@ -158,14 +158,13 @@ def provider_classes() -> dict[str, type[Provider]]:
                 owners[name] = _owner
 
             try:
-                impl(register=register)
+                impl.function(register=register)
             except ConfigurationError:
                 raise
             except Exception as exc:
                 error = PluginLoadError(plugin_name, exc)
                 _errors.append(error)
                 logger.warning("%s", error)
-                warnings.warn(str(error), RuntimeWarning, stacklevel=3)
         _providers = found
         return dict(found)
 

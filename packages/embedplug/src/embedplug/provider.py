@@ -63,7 +63,9 @@ _ALL_INPUT_TYPES = frozenset(
 class ModelInfo:
     """A model's capabilities and limits; the engine validates and plans with them.
 
-    ``dimensions`` is the default vector length. ``allowed_dimensions`` lists
+    ``dimensions`` is the default vector length (0: unknown, as for a model a
+    provider has not heard of; the engine then checks only that every batch
+    agrees). ``allowed_dimensions`` lists
     the lengths the model can produce; with ``matryoshka=True`` any length in
     ``[min_dimensions, dimensions]`` is allowed instead. ``native_dimensions``
     says the provider's API takes the length as a parameter; when it does not,
@@ -102,6 +104,8 @@ class ModelInfo:
         """A human-readable statement of the allowed lengths."""
         if self.allowed_dimensions:
             return ", ".join(str(d) for d in self.allowed_dimensions)
+        if not self.dimensions:
+            return "any the server accepts" if self.native_dimensions else "the server's"
         if self.matryoshka:
             return f"any from {self.min_dimensions} to {self.dimensions}"
         return str(self.dimensions)
@@ -110,6 +114,8 @@ class ModelInfo:
         """Whether ``dims`` is a length this model can give."""
         if self.allowed_dimensions:
             return dims in self.allowed_dimensions
+        if not self.dimensions:  # unknown model: the server decides what it accepts
+            return self.native_dimensions and dims >= 1
         if self.matryoshka:
             return self.min_dimensions <= dims <= self.dimensions
         return dims == self.dimensions
@@ -162,6 +168,10 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def known_models(cls) -> Sequence[ModelInfo]:
         """The models this provider knows, with their capabilities."""
+
+    def prepare(self, inputs: list[Input], model: ModelInfo) -> list[Input]:
+        """Adjust inputs before validation (e.g. resize images); the default returns them as is."""
+        return inputs
 
     def model_info(self, model: str) -> ModelInfo:
         """The ``ModelInfo`` for ``model``; raises ``UnknownModelError`` by default."""

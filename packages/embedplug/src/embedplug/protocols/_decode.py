@@ -49,7 +49,7 @@ def decode_number_rows(rows: Sequence[Any], dtype: np.dtype[Any]) -> npt.NDArray
     """Rows of JSON numbers as a 2-D array; ragged rows are a ``ResponseFormatError``."""
     try:
         arr = np.array(rows, dtype=dtype.newbyteorder("="))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ResponseFormatError(f"vectors are not rows of numbers of one length: {exc}") from None
     if arr.ndim != 2:
         raise ResponseFormatError(
