@@ -1,0 +1,41 @@
+"""Fixtures for the ``openai`` provider's tests: stub servers and embedders on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from embedplug.testing import StubServer
+
+OPENAI_ENVIRONMENT = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's real key or base URL must never leak into these tests."""
+    for name in OPENAI_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., StubServer]]:
+    """``serve(variant="openai", **kwargs)`` starts a stub server, stopped at teardown."""
+    started: list[StubServer] = []
+
+    def start(variant: str = "openai", **kwargs: Any) -> StubServer:
+        server = StubServer(variant, **kwargs).start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.stop()
