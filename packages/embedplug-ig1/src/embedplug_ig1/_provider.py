@@ -1,0 +1,116 @@
+"""The ``ig1`` provider: one name, two wire protocols, chosen by model.
+
+``qwen3-vl-embedding-8b`` speaks Cohere v2 on ``/cohere/v2/embed`` with
+``inputs`` content blocks only; ``bge-m3`` speaks OpenAI on ``/v1/embeddings``.
+Both are configured from the core's protocol classes, not copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from embedplug.protocols import CohereV2Provider, OpenAIEmbeddingsProvider
+from embedplug.provider import Batch, BatchResult, HTTPProvider, Modality, ModelInfo
+from embedplug.types import EmbeddingType, InputType
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import SecretStr
+
+    from embedplug.errors import ProviderError
+
+QWEN = "qwen3-vl-embedding-8b"
+BGE = "bge-m3"
+
+QWEN_DIMENSIONS = (128, 256, 384, 512, 768, 1024, 1536, 2048, 2560, 3072, 3584, 4096)
+
+_MODELS = (
+    ModelInfo(
+        name=QWEN,
+        dimensions=4096,
+        allowed_dimensions=QWEN_DIMENSIONS,
+        native_dimensions=True,
+        modalities=frozenset({Modality.TEXT, Modality.IMAGE, Modality.MIXED}),
+        input_types=frozenset({InputType.SEARCH_DOCUMENT, InputType.SEARCH_QUERY, InputType.IMAGE}),
+        embedding_types=frozenset({EmbeddingType.FLOAT}),
+        max_items_per_call=96,
+        max_images_per_call=96,
+        max_image_bytes=5 * 1024 * 1024,
+        max_payload_bytes=20 * 1024 * 1024,
+        description="Qwen3-VL embedding (8B): text, images and mixed inputs in one space",
+    ),
+    ModelInfo(
+        name=BGE,
+        dimensions=1024,
+        modalities=frozenset({Modality.TEXT}),
+        embedding_types=frozenset({EmbeddingType.FLOAT}),
+        max_items_per_call=96,
+        max_tokens_per_item=8192,
+        description="BAAI bge-m3, multilingual text (OpenAI-compatible endpoint)",
+    ),
+)
+
+
+class _IG1Env:
+    api_key_env: ClassVar[tuple[str, ...]] = ("IG1AI_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("IG1AI_BASE_URL",)
+    default_base_url: ClassVar[str | None] = "https://api.ig1.ai"
+
+    @classmethod
+    def known_models(cls) -> Sequence[ModelInfo]:
+        return _MODELS
+
+
+class _IG1Cohere(_IG1Env, CohereV2Provider):
+    name: ClassVar[str] = "ig1"
+    default_model: ClassVar[str] = QWEN
+    path: ClassVar[str] = "/cohere/v2/embed"
+    content_mode: ClassVar[Literal["auto", "inputs"]] = "inputs"
+    base64_transport: ClassVar[bool] = False  # IG1 documents "float" only
+
+
+class _IG1OpenAI(_IG1Env, OpenAIEmbeddingsProvider):
+    name: ClassVar[str] = "ig1"
+    default_model: ClassVar[str] = BGE
+    path: ClassVar[str] = "/v1/embeddings"
+
+
+class IG1Provider(HTTPProvider):
+    """IG1 AI: ``qwen3-vl-embedding-8b`` (Cohere v2 protocol) and ``bge-m3`` (OpenAI protocol).
+
+    Options: ``api_key`` (else ``IG1AI_API_KEY``), ``base_url`` (else
+    ``IG1AI_BASE_URL``, else ``https://api.ig1.ai``), and the usual
+    ``timeout``, ``headers``, ``max_concurrency``.
+    """
+
+    name: ClassVar[str] = "ig1"
+    description: ClassVar[str] = "IG1 AI: qwen3-vl-embedding-8b (text+image), bge-m3"
+    default_model: ClassVar[str] = QWEN
+    api_key_env = _IG1Env.api_key_env
+    base_url_env = _IG1Env.base_url_env
+    default_base_url = _IG1Env.default_base_url
+
+    def __init__(
+        self, *, api_key: str | SecretStr | None = None, base_url: str | None = None, **options: Any
+    ) -> None:
+        super().__init__(api_key=api_key, base_url=base_url, **options)
+        shared = {"api_key": self.api_key, "base_url": self.base_url, **options}
+        self._cohere = _IG1Cohere(**shared)
+        self._openai = _IG1OpenAI(**shared)
+
+    @classmethod
+    def known_models(cls) -> Sequence[ModelInfo]:
+        return _MODELS
+
+    def _protocol(self, batch: Batch) -> HTTPProvider:
+        return self._openai if batch.model.name == BGE else self._cohere
+
+    def build_request(self, batch: Batch) -> httpx.Request:
+        return self._protocol(batch).build_request(batch)
+
+    def parse_response(self, response: httpx.Response, batch: Batch) -> BatchResult:
+        return self._protocol(batch).parse_response(response, batch)
+
+    def parse_error(self, response: httpx.Response) -> ProviderError:
+        return self._cohere.parse_error(response)
