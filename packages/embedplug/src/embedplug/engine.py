@@ -540,6 +540,12 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def __del__(self) -> None:
+        # the sync client's sockets; async clients need their loop: use ``aclose``
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+
     def close(self) -> None:
         """Close the sync client (async clients close with ``aclose``)."""
         if self._client is not None:

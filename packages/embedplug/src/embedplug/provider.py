@@ -222,8 +222,8 @@ class HTTPProvider(Provider):
 
         url = resolve_setting(base_url, self.base_url_env) or self.default_base_url
         if url is None:
-            names = " or ".join(self.base_url_env) or "base_url="
-            raise ConfigurationError(f"{self.name}: no base URL; set {names} or pass base_url=...")
+            hint = f"set {' or '.join(self.base_url_env)} or " if self.base_url_env else ""
+            raise ConfigurationError(f"{self.name}: no base URL; {hint}pass base_url=...")
         self.base_url = check_base_url(
             url, provider=self.name, allow_insecure_http=allow_insecure_http
         )
