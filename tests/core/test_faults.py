@@ -177,7 +177,7 @@ async def test_500_concurrent_async_embeds_through_10_connections(server: StubSe
     results = await asyncio.gather(*(e.aembed([f"c {i}", f"d {i}"]) for i in range(500)))
     assert len(results) == 500
     assert server.peak_in_flight <= 10
-    client, _ = e.engine._async_client()
+    client, _ = await e.engine._async_client()
     pool = client._transport._pool  # type: ignore[attr-defined]
     assert len(pool.connections) <= 10
     await e.aclose()

@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -139,8 +139,7 @@ class Engine:
         self._async_transport = async_transport
         self._client: httpx.Client | None = None
         self._slots = threading.BoundedSemaphore(self.max_concurrency)
-        self._async: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, asyncio.Semaphore]]
-        self._async = {}
+        self._async: dict[asyncio.AbstractEventLoop, _AsyncEntry] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ planning
@@ -262,7 +261,7 @@ class Engine:
                 for batch in plan.batches:
                     await asyncio.to_thread(self._run_in_process, state, batch)
             elif plan.batches:
-                client, slots = self._async_client()
+                client, slots = await self._async_client()
                 await asyncio.gather(
                     *(self._arun_http_batch(state, b, client, slots) for b in plan.batches)
                 )
@@ -309,19 +308,25 @@ class Engine:
                 ) from exc
         return self._handle(response, plan, batch)
 
-    def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+    async def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
         with self._lock:
             for other in [lp for lp in self._async if lp.is_closed()]:
-                del self._async[other]  # its client died with its loop
-            if loop not in self._async:
+                del self._async[other]  # closed by its keeper when that loop shut down
+            found = self._async.get(loop)
+            if found is None:
                 client = httpx.AsyncClient(
                     timeout=self._timeout(),
                     limits=self._limits(),
                     transport=self._async_transport,
                 )
-                self._async[loop] = (client, asyncio.Semaphore(self.max_concurrency))
-            return self._async[loop]
+                entry = (client, asyncio.Semaphore(self.max_concurrency), _keeper(client))
+                self._async[loop] = entry
+            else:
+                entry = found
+        if found is None:
+            await entry[2].__anext__()  # the keeper now holds the client until loop shutdown
+        return entry[0], entry[1]
 
     # ------------------------------------------------------------------ shared
 
@@ -553,12 +558,31 @@ class Engine:
             self._client = None
 
     async def aclose(self) -> None:
-        """Close every client this engine opened."""
+        """Close every client this engine opened (those of other, still running loops too)."""
         self.close()
         loop = asyncio.get_running_loop()
         with self._lock:
             entries = list(self._async.items())
             self._async.clear()
-        for owner, (client, _) in entries:
+        for owner, (_, _, keeper) in entries:
             if owner is loop:
-                await client.aclose()
+                await keeper.aclose()  # its ``finally`` closes the client
+            elif not owner.is_closed():
+                asyncio.run_coroutine_threadsafe(keeper.aclose(), owner)
+
+
+async def _keeper(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Holds ``client`` open for the life of its event loop.
+
+    ``asyncio.run`` (and every well-behaved loop owner) finalises pending async
+    generators before closing the loop, which runs the ``finally`` here: so a
+    client made for a temporary loop (LlamaIndex's ``use_async`` from sync
+    code, ``asyncio.run`` per call) is closed with it, not leaked.
+    """
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
+_AsyncEntry = tuple[httpx.AsyncClient, asyncio.Semaphore, AsyncGenerator[None, None]]
