@@ -32,6 +32,7 @@ from embedplug._ratelimit import RateLimiter
 from embedplug.errors import (
     AuthenticationError,
     BatchFailedError,
+    ConfigurationError,
     ConnectionFailedError,
     EmbedplugError,
     NotFoundError,
@@ -201,6 +202,8 @@ class Engine:
         try:
             result = self._check(state.plan, batch, self.provider.embed_batch(batch))
             self._accept(state, batch, result)
+        except ConfigurationError:
+            raise  # e.g. the model cannot load: no batch can succeed, say so plainly
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
