@@ -651,8 +651,6 @@ def minimal_request(variant: str) -> dict[str, Any]:
 def test_auth(client: httpx.Client, variant: str) -> None:
     with StubServer(variant, dimensions=16, api_key="sk-test") as server:
         body = minimal_request(variant)
-        if variant == "ig1":
-            body["output_dimension"] = 128
         missing = client.post(server.endpoint, json=body)
         wrong = client.post(server.endpoint, json=body, headers={"Authorization": "Bearer nope"})
         right = client.post(server.endpoint, json=body, headers={"Authorization": "Bearer sk-test"})
@@ -810,6 +808,34 @@ def test_reset_sends_headers_and_part_of_the_body(openai: StubServer) -> None:
     assert len(partial) == int(length * 0.25)
 
 
+def test_reset_abort_sends_rst(client: httpx.Client, openai: StubServer) -> None:
+    openai.inject(Fault.reset(abort=True))
+    with pytest.raises(httpx.TransportError):
+        embed(client, openai, ["a", "b"])
+    assert embed(client, openai, ["a", "b"]).status_code == 200
+    with socket.create_connection(("127.0.0.1", openai.port), 5) as sock:
+        openai.inject(Fault.reset(abort=True, fraction=0.0))
+        body = b'{"model": "m", "input": ["a"]}'
+        sock.sendall(
+            b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        with pytest.raises(ConnectionResetError):  # noqa: PT012
+            while sock.recv(65536):
+                pass
+
+
+def test_record_false_keeps_counts_only(client: httpx.Client) -> None:
+    with StubServer("openai", dimensions=8, record=False) as server:
+        assert embed(client, server, ["a", "b"]).status_code == 200
+        assert server.request_count == 1
+        assert server.peak_in_flight == 1
+        assert server.requests == []
+        assert server.inputs_seen == {}
+
+
 def test_disconnect(client: httpx.Client, openai: StubServer) -> None:
     openai.inject(Fault.disconnect())
     with pytest.raises(httpx.RemoteProtocolError):
@@ -903,7 +929,8 @@ def test_wrong_dimension(client: httpx.Client, openai: StubServer, cohere: StubS
     body = cohere_embed(client, cohere, texts=["a"], embedding_types=["float", "ubinary"]).json()
     assert len(body["embeddings"]["float"][0]) == 768
     assert len(body["embeddings"]["ubinary"][0]) == 96
-    assert openai.inputs_seen == {} and cohere.inputs_seen == {}
+    assert openai.inputs_seen == {}
+    assert cohere.inputs_seen == {}
 
 
 def test_cohere_wrong_count(client: httpx.Client, cohere: StubServer) -> None:
@@ -943,11 +970,13 @@ def test_recording_and_reset(client: httpx.Client, openai: StubServer) -> None:
 
 
 def test_peak_in_flight_and_thread_safety() -> None:
-    texts = [f"t{i}" for i in range(8)]
+    texts = [f"t{i}" for i in range(5)]
+    ready = threading.Barrier(len(texts))
     with StubServer("openai", dimensions=8, latency=0.2) as server:
 
         def worker(text: str) -> None:
             with httpx.Client(timeout=10) as c:
+                ready.wait(5)
                 assert embed(c, server, [text, "shared"]).status_code == 200
 
         threads = [threading.Thread(target=worker, args=(t,)) for t in texts]
@@ -956,6 +985,9 @@ def test_peak_in_flight_and_thread_safety() -> None:
         for thread in threads:
             thread.join()
         assert server.peak_in_flight == len(texts)
+        deadline = time.monotonic() + 2
+        while server.in_flight and time.monotonic() < deadline:  # handlers finish after sending
+            time.sleep(0.01)
         assert server.in_flight == 0
         assert server.request_count == len(texts)
         assert server.inputs_seen == {**dict.fromkeys(texts, 1), "shared": len(texts)}
@@ -1035,7 +1067,8 @@ def test_command_line_rejects_unknown_variant() -> None:
 def test_stub_server_fixture(stub_server: Any, client: httpx.Client) -> None:
     server = stub_server("cohere", dimensions=16)
     other = stub_server(variant="openai", latency=0.0)
-    assert server.running and other.running
+    assert server.running
+    assert other.running
     assert server.port != other.port
     assert cohere_embed(client, server, texts=["a"], output_dimension=None).status_code == 200
 

@@ -49,7 +49,7 @@ parsed body, status, fault), ``request_count``, ``peak_in_flight``,
 
 Faults (``server.inject(...)``, FIFO, each ``times=1`` by default, optionally
 ``path=``): ``Fault.status(code, headers=, body=, message=, code=)``,
-``Fault.latency(s)``, ``Fault.reset(fraction=)``, ``Fault.disconnect()``,
+``Fault.latency(s)``, ``Fault.reset(fraction=, abort=)``, ``Fault.disconnect()``,
 ``Fault.malformed_json()``, ``Fault.wrong_count()``, ``Fault.shuffle()``,
 ``Fault.duplicate_index()``, ``Fault.out_of_range_index()``, ``Fault.nan()``,
 ``Fault.bad_base64(mode=)``, ``Fault.wrong_dimension(d)``.

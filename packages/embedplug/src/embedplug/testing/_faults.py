@@ -30,7 +30,7 @@ class FaultKind(str, enum.Enum):
     LATENCY = "latency"
     """Wait ``seconds`` before answering normally."""
     RESET = "reset"
-    """Send the headers and part of the body, then close the connection."""
+    """Send the headers and part of the body, then close (or abort) the connection."""
     DISCONNECT = "disconnect"
     """Close the connection without sending anything."""
     MALFORMED_JSON = "malformed_json"
@@ -78,6 +78,7 @@ class Fault:
     fraction: float = 0.5
     dimensions: int | None = None
     mode: Literal["length", "bytes"] = "length"
+    abort: bool = False
 
     def __post_init__(self) -> None:
         if self.times is not None and self.times < 1:
@@ -130,11 +131,18 @@ class Fault:
 
     @classmethod
     def reset(
-        cls, *, fraction: float = 0.5, times: int | None = 1, path: str | None = None
+        cls,
+        *,
+        fraction: float = 0.5,
+        abort: bool = False,
+        times: int | None = 1,
+        path: str | None = None,
     ) -> Fault:
         """Send the status line, headers (full ``Content-Length``) and ``fraction``
-        of the body, then close the connection: the client sees a truncated body."""
-        return cls(FaultKind.RESET, times=times, path=path, fraction=fraction)
+        of the body, then close the connection: the client sees a truncated body
+        (httpx: ``RemoteProtocolError``). ``abort=True`` closes with a TCP RST
+        instead of a FIN (httpx: usually ``ReadError``, connection reset by peer)."""
+        return cls(FaultKind.RESET, times=times, path=path, fraction=fraction, abort=abort)
 
     @classmethod
     def disconnect(cls, *, times: int | None = 1, path: str | None = None) -> Fault:
@@ -153,7 +161,7 @@ class Fault:
 
     @classmethod
     def shuffle(cls, *, times: int | None = 1, path: str | None = None) -> Fault:
-        """Items in a shuffled (reversed, then rotated) order with correct indices."""
+        """Items in a shuffled order (never the original one) with correct indices."""
         return cls(FaultKind.SHUFFLE, times=times, path=path)
 
     @classmethod

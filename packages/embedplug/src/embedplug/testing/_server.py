@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import http
 import socket
+import struct
 import sys
 import threading
 import traceback
@@ -157,6 +158,8 @@ class StubServer:
     (default: the variant's per-model dimension), ``latency`` (seconds) delays
     every answer, ``api_key`` requires ``Authorization: Bearer <key>``,
     ``max_items`` overrides the variant's limit of inputs per request.
+    ``record=False`` keeps no ``requests`` and no ``inputs_seen`` (for long
+    benchmarks; counts and ``peak_in_flight`` are still kept).
 
     Use it as a context manager or call ``start()``/``stop()``::
 
@@ -175,6 +178,7 @@ class StubServer:
         max_items: int | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        record: bool = True,
     ) -> None:
         self.variant: Variant = get_variant(variant)
         if dimensions is not None and not 1 <= dimensions <= MAX_DIMENSIONS:
@@ -187,6 +191,7 @@ class StubServer:
         self.latency = latency
         self.api_key = api_key
         self.max_items = max_items
+        self.record = record
         self._address = (host, port)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -419,8 +424,9 @@ class StubServer:
                 json=parsed,
                 request_id=f"req-{number}",
             )
-            with self._lock:
-                self._requests.append(record)
+            if self.record:
+                with self._lock:
+                    self._requests.append(record)
             self._respond(handler, record, number, parsed, valid_json)
         except (ConnectionError, TimeoutError):
             handler.close_connection = True
@@ -524,10 +530,17 @@ class StubServer:
                 out = out[: max(1, len(out) // 2)]
             elif kind is FaultKind.RESET:
                 self._send(handler, 200, out, rid, (), partial=int(len(out) * fault.fraction))
+                if fault.abort:
+                    # linger 0: the close sends a RST; the socket really closes once the
+                    # handler's files are closed, before socketserver's shutdown (a FIN)
+                    handler.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    handler.connection.close()
                 return
         record.status = 200
         # counted before sending: a client may act on the answer before this thread runs again
-        if fault is None or fault.kind in _CLEAN_FAULTS:
+        if self.record and (fault is None or fault.kind in _CLEAN_FAULTS):
             with self._lock:
                 self._inputs_seen.update(item.key for item in call.items)
         self._send(handler, 200, out, rid, ())

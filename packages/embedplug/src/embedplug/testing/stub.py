@@ -53,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_items=args.max_items,
             host=args.host,
             port=args.port,
+            record=False,  # nobody can read the records; keep memory flat on long runs
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
