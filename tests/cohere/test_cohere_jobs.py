@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import builtins
 import csv
+import importlib.util
+import io
 import logging
 import os
-import struct
+import subprocess
 import sys
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import fastavro
 import httpx
 import numpy as np
 import orjson
@@ -23,8 +25,8 @@ import embedplug
 from embedplug.engine import RetryPolicy
 from embedplug.errors import ResponseFormatError
 from embedplug.testing import Fault
-from embedplug.testing._cohere_jobs import CohereJobsStub, avro_file
-from embedplug_cohere._datasets_avro import read_avro, read_records
+from embedplug.testing._cohere_jobs import AvroCodec, CohereJobsStub, avro_file
+from embedplug_cohere._datasets_avro import AVRO_MAGIC, read_avro, read_records
 from embedplug_cohere._jobs_protocol import assemble_result
 from embedplug_cohere.jobs import (
     INDEX_FIELD,
@@ -406,7 +408,7 @@ def test_download_refuses_an_input_dataset_and_an_unfinished_job(
 
 @pytest.mark.parametrize(
     "options",
-    [{"output_format": "jsonl"}, {"codec": "null"}, {"rows_per_part": 1}],
+    [{"output_format": "jsonl"}, {"codec": "null"}, {"codec": "xz"}, {"rows_per_part": 1}],
 )
 def test_other_part_formats_read_the_same(clock: FakeClock, options: dict[str, Any]) -> None:
     inputs = texts(6)
@@ -495,31 +497,10 @@ def test_the_older_single_embedding_schema_and_string_indices_are_read() -> None
 
 # ---------------------------------------------------------------------------- Avro
 
-
-def _zz(value: int) -> bytes:
-    n = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while n & ~0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _s(value: str | bytes) -> bytes:
-    raw = value.encode() if isinstance(value, str) else value
-    return _zz(len(raw)) + raw
-
-
-def _container(schema: Any, records: list[bytes], codec: str = "null") -> bytes:
-    sync = b"0123456789abcdef"
-    head = b"Obj\x01" + _zz(2) + _s("avro.schema") + _s(orjson.dumps(schema))
-    head += _s("avro.codec") + _s(codec) + _zz(0) + sync
-    data = b"".join(records)
-    if codec == "deflate":
-        data = zlib.compress(data)[2:-4]  # raw deflate
-    return head + _zz(len(records)) + _zz(len(data)) + data + sync
-
+# fastavro reads bzip2 and xz with the standard library; snappy only with cramjam or python-snappy
+CODECS = ["null", "deflate", "bzip2", "xz"] + (
+    ["snappy"] if any(importlib.util.find_spec(m) for m in ("cramjam", "snappy")) else []
+)
 
 SCHEMA = {
     "type": "record",
@@ -528,78 +509,125 @@ SCHEMA = {
     "fields": [
         {"name": "flag", "type": "boolean"},
         {"name": "colour", "type": {"type": "enum", "name": "Colour", "symbols": ["RED", "BLUE"]}},
-        {"name": "again", "type": "Colour"},
         {"name": "tags", "type": {"type": "map", "values": "long"}},
         {"name": "id", "type": {"type": "fixed", "name": "Id", "size": 2}},
         {"name": "blob", "type": "bytes"},
-        {"name": "ratio", "type": {"type": "double"}},
-        {"name": "vec", "type": {"type": "array", "items": "double"}},
-        {"name": "small", "type": {"type": "array", "items": "float"}},
+        {"name": "vec", "type": {"type": "array", "items": "float"}},
         {"name": "maybe", "type": ["null", "test.ns.Row"]},
     ],
 }
 
 
-def _row(flag: bool, maybe: bytes | None = None) -> bytes:
-    out = (b"\x01" if flag else b"\x00") + _zz(1) + _zz(0)
-    out += _zz(-2) + _zz(len(_s("a") + _zz(-5) + _s("b") + _zz(300))) + _s("a") + _zz(-5)
-    out += _s("b") + _zz(300) + _zz(0)
-    out += b"id" + _s(b"\x00\xff") + struct.pack("<d", 0.25)
-    out += _zz(2) + struct.pack("<dd", 1.5, -2.0) + _zz(1) + struct.pack("<d", 3.0) + _zz(0)
-    out += _zz(0)  # an empty float array
-    out += _zz(0) if maybe is None else _zz(1) + maybe
-    return out
+def _row(n: int, maybe: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "flag": n % 2 == 0,
+        "colour": ["RED", "BLUE"][n % 2],
+        "tags": {"a": -n, "b": 300 * n},
+        "id": n.to_bytes(2, "big"),
+        "blob": bytes([n % 256]) * n,
+        "vec": [0.5 * n, -2.0, 0.25 * n],  # exact in float32
+        "maybe": maybe,
+    }
 
 
-@pytest.mark.parametrize("codec", ["null", "deflate"])
-def test_the_avro_reader_handles_every_schema_type(codec: str) -> None:
-    data = _container(SCHEMA, [_row(True), _row(False, maybe=_row(True))], codec)
-    first, second = read_avro(data)
-    assert first["flag"] is True
-    assert second["flag"] is False
-    assert first["colour"] == "BLUE"
-    assert first["again"] == "RED"
-    assert first["tags"] == {"a": -5, "b": 300}
-    assert first["id"] == b"id"
-    assert first["blob"] == b"\x00\xff"
-    assert first["ratio"] == 0.25
-    assert first["vec"].tolist() == [1.5, -2.0, 3.0]
-    assert first["vec"].dtype == np.float64
-    assert first["small"].tolist() == []
-    assert first["maybe"] is None
-    assert second["maybe"]["flag"] is True
-    assert second["maybe"]["maybe"] is None
+def _avro(
+    records: list[Any],
+    schema: Any = SCHEMA,
+    codec: str = "null",
+    sync_interval: int = 64,
+) -> bytes:
+    out = io.BytesIO()
+    fastavro.writer(out, schema, records, codec=codec, sync_interval=sync_interval)
+    return out.getvalue()
 
 
-def test_the_avro_reader_refuses_broken_files() -> None:
-    good = _container(SCHEMA, [_row(True)])
-    with pytest.raises(ResponseFormatError, match="sync marker"):
-        read_avro(good[:-1] + b"X")
-    with pytest.raises(ResponseFormatError, match="malformed Avro"):
-        read_avro(good[: len(good) // 2 + 20])
+def _blocks(data: bytes) -> int:
+    return sum(1 for _ in fastavro.block_reader(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_the_avro_reader_reads_records_in_every_codec(codec: str) -> None:
+    records = [_row(n) for n in range(30)] + [_row(30, maybe=_row(31))]
+    data = _avro(records, codec=codec)
+    assert _blocks(data) > 1  # several blocks, each checked against the sync marker
+    read = read_records(data, expected_rows=len(records))
+    assert [r["id"] for r in read] == [n.to_bytes(2, "big") for n in range(31)]
+    assert read[3]["colour"] == "BLUE"
+    assert read[3]["tags"] == {"a": -3, "b": 900}
+    assert read[3]["vec"] == [1.5, -2.0, 0.75]
+    assert read[30]["maybe"]["id"] == b"\x00\x1f"
+    assert read[30]["maybe"]["maybe"] is None
+    assert read == records
+
+
+def test_a_corrupt_avro_part_is_a_response_format_error() -> None:
+    good = _avro([_row(n) for n in range(12)])
+    bad_sync = good[:-1] + bytes([good[-1] ^ 0xFF])
+    bad_schema = good.replace(b'"boolean"', b'"bolean!"', 1)
+    for data in (bad_sync, bad_schema, AVRO_MAGIC + b"\xff" * 40):
+        with pytest.raises(ResponseFormatError, match="malformed Avro dataset part"):
+            read_records(data)
     with pytest.raises(ResponseFormatError, match="neither Avro nor JSON"):
         read_records(b"not json at all\n")
+    with pytest.raises(ResponseFormatError, match="line 2 is not a JSON object"):
+        read_records(b'{"text": "a"}\n[1, 2]\n')
 
 
-def test_an_unknown_codec_without_fastavro_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setitem(sys.modules, "fastavro", None)  # "not installed", whatever is
-    with pytest.raises(ResponseFormatError, match=r"snappy.*fastavro"):
-        read_avro(_container(SCHEMA, [_row(True)], codec="snappy"))
+def test_a_truncated_avro_part_is_a_response_format_error() -> None:
+    records = [_row(n) for n in range(12)]
+    good = _avro(records)
+    for cut in (3, 20, len(good) // 2, len(good) - 5):  # the magic, the header, a block, the sync
+        with pytest.raises(ResponseFormatError, match="malformed Avro dataset part"):
+            read_avro(good[:cut])
+    # cut right after a block: a well-formed but shorter file, caught by the part's num_rows
+    first_block = _avro(records[:1], sync_interval=1)
+    both = _avro(records[:2], sync_interval=1)
+    assert _blocks(both) == 2
+    assert read_avro(first_block) == read_avro(both[: len(first_block)])
+    with pytest.raises(ResponseFormatError, match="holds 1 rows, its metadata says 2"):
+        read_records(both[: len(first_block)], expected_rows=2)
 
 
-def test_the_stub_writes_what_the_reader_reads() -> None:
+def test_an_unreadable_codec_and_a_non_record_schema_are_response_format_errors() -> None:
+    data = _avro([_row(1)])
+    codec_entry = b"\x14avro.codec\x08null"
+    assert codec_entry in data
+    with pytest.raises(ResponseFormatError, match="made-up"):
+        read_avro(data.replace(codec_entry, b"\x14avro.codec\x0emade-up"))
+    with pytest.raises(ResponseFormatError, match="records are not records"):
+        read_avro(_avro(["a", "b"], schema="string"))
+
+
+@pytest.mark.parametrize("codec", ["null", "deflate", "bzip2", "xz"])
+def test_the_stub_writes_what_the_reader_reads(codec: AvroCodec) -> None:
+    kept = [True, 2, 2.5, "s", None, {"nested": [1]}]
     records = [
-        {"text": "é", "embeddings": {"float": [0.5, -1.0], "int8": [-128, 127]}, "k": True},
-        {"text": "b", "embeddings": {"float": [1.0, 2.0], "int8": [0, 1]}, "k": 2.5},
+        {
+            "text": f"é {i}",
+            "embeddings": {"float": [0.5 * i, -1.0], "int8": [-128, i]},
+            "k": value,
+        }
+        for i, value in enumerate(kept)
     ]
-    read = read_avro(avro_file(records, ["k"], block_size=1))
-    assert [r["text"] for r in read] == ["é", "b"]
-    assert read[0]["embeddings"]["float"].tolist() == [0.5, -1.0]
-    assert read[0]["embeddings"]["int8"] == [-128, 127]
-    assert read[0]["embeddings"]["ubinary"] is None
-    assert [r["k"] for r in read] == [True, 2.5]
+    data = avro_file(records, ["k"], codec=codec, block_size=4, sync=b"s" * 16)
+    assert fastavro.reader(io.BytesIO(data)).codec == codec
+    assert _blocks(data) == 2
+    assert data.endswith(b"s" * 16)  # the given sync marker
+    read = read_records(data, expected_rows=len(records))
+    assert [r["text"] for r in read] == [r["text"] for r in records]
+    assert [r["embeddings"]["float"] for r in read] == [[0.5 * i, -1.0] for i in range(6)]
+    assert [r["embeddings"]["int8"] for r in read] == [[-128, i] for i in range(6)]
+    assert all(r["embeddings"]["ubinary"] is None for r in read)
+    assert [r["k"] for r in read] == [True, 2, 2.5, "s", None, '{"nested":[1]}']
+    assert [type(r["k"]) for r in read[:3]] == [bool, int, float]
+
+
+def test_importing_the_stubs_does_not_import_fastavro() -> None:
+    code = "import sys, embedplug.testing._cohere_jobs; print('fastavro' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------------------- resuming

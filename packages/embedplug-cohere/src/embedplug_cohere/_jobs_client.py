@@ -412,7 +412,7 @@ class _JobsBase:
                     f"part {part.name or number} of dataset {dataset.id} has no url"
                 )
             response = yield _Send(self._protocol.download_part(part.urls[0]))
-            records.extend(read_records(response.content))
+            records.extend(read_records(response.content, expected_rows=part.num_rows))
         logger.info("read %d rows from dataset %s (%d parts)", len(records), dataset.id, len(parts))
         usage = Usage(input_tokens=job.billed_input_tokens, requests=0) if job else None
         return assemble_result(

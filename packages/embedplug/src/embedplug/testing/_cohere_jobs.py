@@ -22,12 +22,13 @@
 ==========================================  ==========================================
 
 Output datasets are ``embed-output`` datasets whose parts are Avro object
-container files (what the cohere SDK reads with ``fastavro``), ``deflate``
-by default, of records ``{text, embeddings: {float, int8, uint8, binary,
-ubinary}, <kept fields>}`` (the shape of Cohere's embed-jobs guide); or JSON
-Lines with ``output_format="jsonl"``. Vectors are those of
-``StubServer("cohere")``: ``stub.expected_vectors(texts, model=...,
-embedding_type=...)`` is what a job gives.
+container files (what the cohere SDK reads with ``fastavro``; written here with
+``fastavro``, imported only when a part is written), ``deflate`` by default
+(``codec="null"``, ``"bzip2"`` or ``"xz"`` otherwise), of records ``{text,
+embeddings: {float, int8, uint8, binary, ubinary}, <kept fields>}`` (the shape
+of Cohere's embed-jobs guide); or JSON Lines with ``output_format="jsonl"``.
+Vectors are those of ``StubServer("cohere")``: ``stub.expected_vectors(texts,
+model=..., embedding_type=...)`` is what a job gives.
 
 Scripting: ``script_job("failed")`` (the next job created fails; also
 ``"cancelled"``, or ``"processing"`` to never finish), ``script_dataset("failed",
@@ -42,17 +43,15 @@ from __future__ import annotations
 import collections
 import datetime
 import hashlib
+import io
 import re
-import struct
 import threading
 import uuid
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import numpy as np
 import orjson
 
 from embedplug.testing._faults import FaultKind
@@ -67,6 +66,8 @@ __all__ = ["CohereJobsStub"]
 _EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary")
 _INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
 _JobEnd = Literal["complete", "failed", "cancelled", "processing"]
+# codecs fastavro writes with the standard library alone
+AvroCodec = Literal["null", "deflate", "bzip2", "xz"]
 _ROUTE = re.compile(
     r"^/v1/(?P<kind>datasets|embed-jobs)(?:/(?P<id>[^/]+)(?:/(?P<action>[^/]+))?)?$"
 )
@@ -83,35 +84,20 @@ def _now() -> str:
 # ---------------------------------------------------------------------------- Avro writing
 
 
-def _long(value: int) -> bytes:
-    """Avro's zig-zag varint."""
-    n = ((value << 1) ^ (value >> 63)) & 0xFFFFFFFFFFFFFFFF
-    out = bytearray()
-    while n & ~0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _string(value: str | bytes) -> bytes:
-    raw = value.encode("utf-8") if isinstance(value, str) else value
-    return _long(len(raw)) + raw
-
-
 _KEPT_UNION = ["null", "boolean", "long", "double", "string"]
 
 
-def _kept_value(value: Any) -> bytes:
+def _kept_value(value: Any) -> tuple[str, Any] | None:
+    """A kept field's value with its branch of ``_KEPT_UNION`` (fastavro's tuple notation)."""
     if value is None:
-        return _long(0)
+        return None
     if isinstance(value, bool):
-        return _long(1) + (b"\x01" if value else b"\x00")
+        return ("boolean", value)
     if isinstance(value, int):
-        return _long(2) + _long(value)
+        return ("long", value)
     if isinstance(value, float):
-        return _long(3) + struct.pack("<d", value)
-    return _long(4) + _string(value if isinstance(value, str) else orjson.dumps(value))
+        return ("double", value)
+    return ("string", value if isinstance(value, str) else orjson.dumps(value).decode())
 
 
 def _avro_schema(kept: Sequence[str]) -> dict[str, Any]:
@@ -138,50 +124,48 @@ def _avro_schema(kept: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _avro_record(record: Mapping[str, Any], kept: Sequence[str]) -> bytes:
-    out = bytearray(_string(record["text"]))
+def _avro_record(record: Mapping[str, Any], kept: Sequence[str]) -> dict[str, Any]:
     vectors = record["embeddings"]
+    embeddings: dict[str, list[float] | list[int] | None] = {}
     for kind in _EMBEDDING_TYPES:
         values = vectors.get(kind)
         if values is None:
-            out += _long(0)
-            continue
-        out += _long(1)
-        if kind == "float":
-            raw = np.asarray(values, dtype="<f4").tobytes()
-            # the negative-count block form (count, then the block's size in bytes)
-            out += _long(-len(values)) + _long(len(raw)) + raw + _long(0)
+            embeddings[kind] = None
+        elif kind == "float":
+            embeddings[kind] = [float(v) for v in values]
         else:
-            out += _long(len(values)) + b"".join(_long(int(v)) for v in values) + _long(0)
-    for name in kept:
-        out += _kept_value(record.get(name))
-    return bytes(out)
+            embeddings[kind] = [int(v) for v in values]
+    return {
+        "text": record["text"],
+        "embeddings": embeddings,
+        **{name: _kept_value(record.get(name)) for name in kept},
+    }
 
 
 def avro_file(
     records: Sequence[Mapping[str, Any]],
     kept: Sequence[str],
     *,
-    codec: Literal["null", "deflate"] = "deflate",
+    codec: AvroCodec = "deflate",
     block_size: int = 40,
     sync: bytes = b"embedplug-stub!!",
 ) -> bytes:
-    """An Avro object container file of embed-output ``records``."""
-    header = bytearray(b"Obj\x01")
-    meta = {"avro.schema": orjson.dumps(_avro_schema(kept)), "avro.codec": codec.encode()}
-    header += _long(len(meta))
-    for key, value in meta.items():
-        header += _string(key) + _string(value)
-    header += _long(0) + sync
-    out = bytearray(header)
+    """An Avro object container file of embed-output ``records``, ``block_size`` per block."""
+    from fastavro.write import Writer  # here: importing embedplug.testing must not need it
+
+    out = io.BytesIO()
+    writer = Writer(
+        out,
+        _avro_schema(kept),
+        codec=codec,
+        sync_interval=2**62,  # blocks are cut by the flushes below, not by size
+        sync_marker=sync,
+    )
     for start in range(0, len(records), block_size):
-        chunk = records[start : start + block_size]
-        data = b"".join(_avro_record(r, kept) for r in chunk)
-        if codec == "deflate":
-            packer = zlib.compressobj(6, zlib.DEFLATED, -15)
-            data = packer.compress(data) + packer.flush()
-        out += _long(len(chunk)) + _long(len(data)) + data + sync
-    return bytes(out)
+        for record in records[start : start + block_size]:
+            writer.write(_avro_record(record, kept))
+        writer.flush()
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------- uploads
@@ -232,7 +216,6 @@ def _list_param(values: Sequence[str]) -> list[str]:
 def _rows(filename: str | None, content: bytes) -> list[dict[str, Any]]:
     if filename and filename.lower().endswith(".csv"):
         import csv
-        import io
 
         return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
     rows = []
@@ -354,7 +337,7 @@ class CohereJobsStub(StubServer):
         validation_polls: int = 1,
         rows_per_part: int = 100,
         output_format: Literal["avro", "jsonl"] = "avro",
-        codec: Literal["null", "deflate"] = "deflate",
+        codec: AvroCodec = "deflate",
         shuffle_output: bool = False,
         parts_host: str = "localhost",
         host: str = "127.0.0.1",
@@ -369,7 +352,7 @@ class CohereJobsStub(StubServer):
         self.validation_polls = validation_polls
         self.rows_per_part = rows_per_part
         self.output_format = output_format
-        self.codec: Literal["null", "deflate"] = codec
+        self.codec: AvroCodec = codec
         self.shuffle_output = shuffle_output
         self.parts_host = parts_host
         self._state_lock = threading.Lock()
