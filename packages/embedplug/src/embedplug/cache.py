@@ -167,7 +167,7 @@ class Cache:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
@@ -284,9 +284,9 @@ class Cache:
         dtype = np.dtype(EmbeddingType(key.embedding_type).dtype).newbyteorder("<")
         data = np.ascontiguousarray(rows, dtype=dtype)
         with self._transaction() as tx:
-            tx.executemany(
+            tx.executemany(  # rows bound as buffers: no bytes copy of every vector
                 "INSERT OR REPLACE INTO vectors (space, digest, vector) VALUES (?, ?, ?)",
-                ((space, d, data[i].tobytes()) for i, d in enumerate(digests)),
+                ((space, d, memoryview(data[i])) for i, d in enumerate(digests)),
             )
 
     def keys(self) -> list[tuple[CacheKey, int]]:
@@ -424,7 +424,13 @@ class CachedEmbedder(Embedder):
         failed_rows = set(failed)
         good_rows = [r for r in range(len(lookup.missing)) if r not in failed_rows]
         vectors: dict[EmbeddingType, npt.NDArray[Any]] = {}
+        all_sent = result is not None and not hit_index and not failed_rows
         for kind in lookup.keys:
+            if all_sent:  # the common case in bulk jobs: no copy of the result
+                assert result is not None
+                arr = result.vectors[kind]
+                vectors[kind] = arr if len(lookup.items) == n_unique else arr[lookup.inverse]
+                continue
             hits = [lookup.found[kind][lookup.unique[u]] for u in hit_index]
             if result is not None:
                 width = int(result.vectors[kind].shape[1])
