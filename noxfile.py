@@ -29,6 +29,7 @@ TEST_DEPS = [
     "langchain-tests>=0.3",
     "pillow>=10",
     "pyarrow>=15",
+    "ray[data]>=2.9",  # the Ray Data integration test runs on a local 2-CPU Ray
 ]
 TYPE_DEPS = ["mypy>=1.10", "pytest>=8", "pillow>=10", "types-tqdm"]
 
@@ -98,6 +99,7 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Throughput, CPU and memory figures against the stub server (prints, asserts nothing)."""
-    session.install(*_editable(["packages/embedplug", *[p for p in PACKAGES if "openai" in p]]))
-    session.install("psutil>=5.9")
+    session.install(*_editable(["packages/embedplug", "packages/embedplug-openai"]))
+    session.install("psutil>=5.9", "pyarrow>=15")
     session.run("python", "tests/bench/bench_engine.py", *session.posargs)
+    session.run("python", "tests/bench/bench_bulk.py")

@@ -102,9 +102,7 @@ def test_image_request_has_the_documents_shape(qwen: Embedder, server: StubServe
     assert body["inputs"] == [
         {"content": [{"type": "image_url", "image_url": {"url": image.to_data_url()}}]}
     ]
-    assert body["inputs"][0]["content"][0]["image_url"]["url"].startswith(
-        "data:image/png;base64,"
-    )
+    assert body["inputs"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
     assert result.embeddings.shape == (1, 2048)
     assert result.usage.images == 1
     assert result.meta["image"][0]["width"] == 64
@@ -159,9 +157,10 @@ def test_402_budget_spent_is_not_retried(qwen: Embedder, server: StubServer) -> 
 
 
 def test_bge_m3_uses_the_openai_endpoint() -> None:
-    with StubServer("ig1-openai", api_key=KEY) as server, embedplug.embedder(
-        "ig1:bge-m3", base_url=server.url, api_key=KEY
-    ) as e:
+    with (
+        StubServer("ig1-openai", api_key=KEY) as server,
+        embedplug.embedder("ig1:bge-m3", base_url=server.url, api_key=KEY) as e,
+    ):
         result = e.embed(["hello", "world"])
         assert server.requests[0].path == "/v1/embeddings"
         assert result.embeddings.shape == (2, 1024)

@@ -220,10 +220,13 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
     (``input_type``, ``dimensions``, ``embedding_types``), engine settings
     (``max_concurrency``, ``retry``, ``requests_per_minute``,
     ``tokens_per_minute``, ``max_batch_size``, ``timeout``) and the provider's
-    own options (``api_key``, ``base_url``, ...).
+    own options (``api_key``, ``base_url``, ...). ``cache=`` (a path or an
+    ``embedplug.cache.Cache``) answers repeated inputs from a local SQLite
+    cache and embeds only what is missing.
     """
     provider_name, model_name = _split_model_id(model)
     cls = plugins.provider_class(provider_name)
+    cache = options.pop("cache", None)
     call_defaults = {
         k: options.pop(k) for k in ("input_type", "dimensions", "embedding_types") if k in options
     }
@@ -237,7 +240,12 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
             f"it takes: {', '.join(params) or 'none'}"
         ) from None
     info = provider.model_info(model_name or cls.default_model)
-    return Embedder(provider, info, **call_defaults, **engine_options)
+    made = Embedder(provider, info, **call_defaults, **engine_options)
+    if cache is None:
+        return made
+    from embedplug.cache import CachedEmbedder
+
+    return CachedEmbedder(made, cache)
 
 
 def embed(
