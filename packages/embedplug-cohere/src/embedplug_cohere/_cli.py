@@ -8,15 +8,12 @@ so it stays out of shell history and process lists); the base URL from
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-
-from embedplug.errors import EmbedplugError
 
 if TYPE_CHECKING:
     from embedplug_cohere._jobs_client import EmbedJobsClient
@@ -28,24 +25,12 @@ _EMBEDDING_TYPES = ["float", "int8", "uint8", "binary", "ubinary"]
 _INPUT_TYPES = ["search_document", "search_query", "classification", "clustering", "image"]
 
 
-class _OneLineErrors(click.Group):
-    """Turns embedplug errors into one line (``EMBEDPLUG_DEBUG=1`` shows the traceback)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EmbedplugError as exc:
-            if os.environ.get("EMBEDPLUG_DEBUG"):
-                raise
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
-
-
-@click.group(cls=_OneLineErrors)
+@click.group()
 def cohere() -> None:
     """Cohere: embed jobs over datasets."""
 
 
-@cohere.group(cls=_OneLineErrors)
+@cohere.group()
 @click.option(
     "--base-url",
     default=None,

@@ -27,6 +27,7 @@ import httpx
 import orjson
 import tenacity
 
+from embedplug._http import transport_error
 from embedplug.engine import RetryPolicy
 from embedplug.errors import (
     ConfigurationError,
@@ -36,7 +37,6 @@ from embedplug.errors import (
     NotFoundError,
     ProviderError,
     RateLimitError,
-    TimeoutError,
 )
 from embedplug.types import EmbeddingType, InputType, Usage, coerce_embedding_types
 from embedplug_cohere._datasets_avro import read_records
@@ -94,9 +94,9 @@ _Op = Union[_Send, _Sleep]  # noqa: UP007
 Flow = Generator[_Op, Any, T]
 
 
-def _never_processed(exc: ProviderError) -> bool:
+def _never_processed(exc: BaseException) -> bool:
     """Whether a failed non-idempotent request surely did nothing (safe to send again)."""
-    if isinstance(exc, RateLimitError) or exc.status == 503:
+    if isinstance(exc, RateLimitError) or (isinstance(exc, ProviderError) and exc.status == 503):
         return True
     return isinstance(exc, ConnectionFailedError) and isinstance(exc.__cause__, httpx.ConnectError)
 
@@ -212,42 +212,13 @@ class _JobsBase:
     # -- retries --------------------------------------------------------------------
 
     def _retry_options(self, op: _Send, sleep: Any) -> dict[str, Any]:
-        policy = self.retry
+        def may_resend(exc: BaseException) -> bool:
+            # a create that may have taken effect is not sent again: it could make a second job
+            return op.idempotent or _never_processed(exc)
 
-        def should_retry(exc: BaseException) -> bool:
-            if not isinstance(exc, ProviderError) or not exc.retryable:
-                return False
-            if not op.idempotent and not _never_processed(exc):
-                return False  # it may have been done: sending it again could make a second job
-            return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            asked = getattr(exc, "retry_after", None)
-            if asked is not None:
-                return float(asked)
-            exponential: float = policy.initial_backoff * 2.0 ** (state.attempt_number - 1)
-            return min(policy.max_backoff, exponential) + random.uniform(0, policy.jitter)
-
-        def log_retry(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            logger.info(
-                "%s %s: retrying after %s (attempt %d of %d)",
-                op.request.method,
-                op.request.url.path,
-                exc,
-                state.attempt_number,
-                policy.max_attempts,
-            )
-
-        return {
-            "stop": tenacity.stop_after_attempt(policy.max_attempts),
-            "wait": wait,
-            "retry": tenacity.retry_if_exception(should_retry),
-            "sleep": sleep,
-            "reraise": True,
-            "before_sleep": log_retry,
-        }
+        return self.retry.tenacity_options(
+            sleep, retry_if=may_resend, describe=f"{op.request.method} {op.request.url.path}"
+        )
 
     def _checked(self, response: httpx.Response) -> httpx.Response:
         if not response.is_success:
@@ -255,13 +226,7 @@ class _JobsBase:
         return response
 
     def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
-            return TimeoutError(f"request timed out ({type(exc).__name__})", provider="cohere")
-        return ConnectionFailedError(
-            f"connection failed: {type(exc).__name__}: {exc}", provider="cohere"
-        )
-
-    # -- small flows ----------------------------------------------------------------
+        return transport_error(exc, "cohere")
 
     def _get_dataset_flow(self, dataset_id: str) -> Flow[Dataset]:
         response = yield _Send(self._protocol.get_dataset(dataset_id))

@@ -9,10 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from embedplug.errors import ConnectionFailedError, ProviderError, TimeoutError
+
 if TYPE_CHECKING:
     import httpx
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray", "x-trace-id")
+
+
+def transport_error(exc: httpx.TransportError, provider: str) -> ProviderError:
+    """The embedplug error for a failure below HTTP: a timeout, or a refused or reset connection."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return TimeoutError(f"request timed out ({type(exc).__name__})", provider=provider)
+    return ConnectionFailedError(
+        f"connection failed: {type(exc).__name__}: {exc}", provider=provider
+    )
 
 
 def request_id(response: httpx.Response) -> str | None:

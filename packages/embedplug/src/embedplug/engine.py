@@ -26,21 +26,19 @@ import orjson
 import tenacity
 
 from embedplug import _quantize
-from embedplug._http import request_id
+from embedplug._http import request_id, transport_error
 from embedplug._planning import Plan, estimate_tokens, plan_batches
 from embedplug._ratelimit import RateLimiter
 from embedplug.errors import (
     AuthenticationError,
     BatchFailedError,
     ConfigurationError,
-    ConnectionFailedError,
     EmbedplugError,
     NotFoundError,
     PermissionDeniedError,
     ProviderError,
     QuotaExceededError,
     ResponseFormatError,
-    TimeoutError,
 )
 from embedplug.provider import Batch, BatchResult, HTTPProvider, InProcessProvider, ModelInfo
 from embedplug.types import (
@@ -84,6 +82,60 @@ class RetryPolicy:
     max_backoff: float = 20.0
     jitter: float = 0.5
     max_retry_after: float = 120.0
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is worth another attempt under this policy."""
+        if not isinstance(exc, ProviderError) or not exc.retryable:
+            return False
+        return exc.retry_after is None or exc.retry_after <= self.max_retry_after
+
+    def wait_seconds(self, attempt: int, exc: BaseException | None) -> float:
+        """How long to wait after failed attempt number ``attempt`` (1-based)."""
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            return float(asked)
+        exponential: float = self.initial_backoff * 2.0 ** (attempt - 1)
+        return min(self.max_backoff, exponential) + random.uniform(0, self.jitter)
+
+    def tenacity_options(
+        self,
+        sleep: Callable[[float], Any],
+        *,
+        retry_if: Callable[[BaseException], bool] | None = None,
+        describe: str = "request",
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``tenacity.Retrying`` / ``AsyncRetrying`` under this policy.
+
+        ``retry_if`` narrows what is retried further (e.g. a request that may
+        have taken effect); ``sleep`` is the clock tests replace.
+        """
+
+        def should_retry(exc: BaseException) -> bool:
+            return self.should_retry(exc) and (retry_if is None or retry_if(exc))
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            return self.wait_seconds(state.attempt_number, exc)
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            logger.info(
+                "%s: retrying after %s (attempt %d of %d, waiting %.2fs)",
+                describe,
+                exc,
+                state.attempt_number,
+                self.max_attempts,
+                state.next_action.sleep if state.next_action else 0.0,
+            )
+
+        return {
+            "stop": tenacity.stop_after_attempt(self.max_attempts),
+            "wait": wait,
+            "retry": tenacity.retry_if_exception(should_retry),
+            "sleep": sleep,
+            "reraise": True,
+            "before_sleep": log_retry,
+        }
 
 
 @dataclass
@@ -212,7 +264,7 @@ class Engine:
             state.errors[batch.number] = state.abort
             return
         try:
-            for attempt in self._retrying(tenacity.Retrying, self.sleep):
+            for attempt in self._retrying(tenacity.Retrying, self.sleep, batch):
                 with attempt:
                     result = self._send_once(state.plan, batch)
             self._accept(state, batch, result)
@@ -227,14 +279,8 @@ class Engine:
         with self._slots:
             try:
                 response = self._sync_client().send(request)
-            except httpx.TimeoutException as exc:
-                raise TimeoutError(
-                    f"request timed out ({type(exc).__name__})", provider=provider.name
-                ) from exc
             except httpx.TransportError as exc:
-                raise ConnectionFailedError(
-                    f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
-                ) from exc
+                raise transport_error(exc, provider.name) from exc
         return self._handle(response, plan, batch)
 
     def _sync_client(self) -> httpx.Client:
@@ -284,7 +330,7 @@ class Engine:
             state.errors[batch.number] = state.abort
             return
         try:
-            async for attempt in self._retrying(tenacity.AsyncRetrying, self.async_sleep):
+            async for attempt in self._retrying(tenacity.AsyncRetrying, self.async_sleep, batch):
                 with attempt:
                     result = await self._asend_once(state.plan, batch, client, slots)
             self._accept(state, batch, result)
@@ -301,14 +347,8 @@ class Engine:
         async with slots:
             try:
                 response = await client.send(request)
-            except httpx.TimeoutException as exc:
-                raise TimeoutError(
-                    f"request timed out ({type(exc).__name__})", provider=provider.name
-                ) from exc
             except httpx.TransportError as exc:
-                raise ConnectionFailedError(
-                    f"connection failed: {type(exc).__name__}: {exc}", provider=provider.name
-                ) from exc
+                raise transport_error(exc, provider.name) from exc
         return self._handle(response, plan, batch)
 
     async def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
@@ -350,40 +390,8 @@ class Engine:
             max_keepalive_connections=self.max_concurrency,
         )
 
-    def _retrying(self, cls: Any, sleep: Any) -> Any:
-        policy = self.retry
-
-        def should_retry(exc: BaseException) -> bool:
-            if not isinstance(exc, ProviderError) or not exc.retryable:
-                return False
-            return exc.retry_after is None or exc.retry_after <= policy.max_retry_after
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            asked = getattr(exc, "retry_after", None)
-            if asked is not None:
-                return float(asked)
-            exponential: float = policy.initial_backoff * 2.0 ** (state.attempt_number - 1)
-            return min(policy.max_backoff, exponential) + random.uniform(0, policy.jitter)
-
-        def log_retry(state: tenacity.RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            logger.info(
-                "retrying after %s (attempt %d of %d, waiting %.2fs)",
-                exc,
-                state.attempt_number,
-                policy.max_attempts,
-                state.next_action.sleep if state.next_action else 0.0,
-            )
-
-        return cls(
-            stop=tenacity.stop_after_attempt(policy.max_attempts),
-            wait=wait,
-            retry=tenacity.retry_if_exception(should_retry),
-            sleep=sleep,
-            reraise=True,
-            before_sleep=log_retry,
-        )
+    def _retrying(self, cls: Any, sleep: Any, batch: Batch) -> Any:
+        return cls(**self.retry.tenacity_options(sleep, describe=f"batch {batch.number}"))
 
     @staticmethod
     def _batch_tokens(batch: Batch) -> int:
