@@ -30,6 +30,7 @@ TEST_DEPS = [
     "pillow>=10",
     "pyarrow>=15",
     "ray[data]>=2.9",  # the Ray Data integration test runs on a local 2-CPU Ray
+    "langchain-classic>=1.0",  # CacheBackedEmbeddings, tested as the LangChain docs show it
 ]
 TYPE_DEPS = ["mypy>=1.10", "pytest>=8", "pillow>=10", "types-tqdm"]
 
