@@ -308,3 +308,13 @@ def test_local_model_serialises_without_secrets() -> None:
     data = dumpd(EmbedplugEmbeddings(model="local"))
     assert data["kwargs"]["model"] == "local:all-minilm-l6-v2"
     assert "api_key" not in data["kwargs"]
+
+
+def test_secret_provider_options_absent_from_repr_and_serialisation(lc: LangChainStubs) -> None:
+    secret = "sk-header-SECRET-42"
+    emb = EmbedplugEmbeddings(**lc.openai_params(), headers={"api-key": secret}, timeout=30)
+    emb.embed_query("hello")
+    assert lc.openai.requests[-1].headers["api-key"] == secret  # it is used...
+    for text in (repr(emb), str(emb), dumps(emb), json.dumps(dumpd(emb)), emb.model_dump_json()):
+        assert secret not in text  # ...and never shown
+    assert emb.provider_options == {"timeout": 30}

@@ -255,12 +255,19 @@ def embed(
     input_type: InputType | str | None = None,
     dimensions: int | None = None,
     embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
     **options: Any,
 ) -> EmbeddingResult:
     """One-shot: make an embedder for ``model``, embed ``inputs``, close it."""
     with embedder(model, **options) as e:
         return e.embed(
-            inputs, input_type=input_type, dimensions=dimensions, embedding_types=embedding_types
+            inputs,
+            input_type=input_type,
+            dimensions=dimensions,
+            embedding_types=embedding_types,
+            progress=progress,
+            on_progress=on_progress,
         )
 
 
@@ -271,12 +278,19 @@ async def aembed(
     input_type: InputType | str | None = None,
     dimensions: int | None = None,
     embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
     **options: Any,
 ) -> EmbeddingResult:
     """One-shot async: make an embedder for ``model``, embed ``inputs``, close it."""
     async with embedder(model, **options) as e:
         return await e.aembed(
-            inputs, input_type=input_type, dimensions=dimensions, embedding_types=embedding_types
+            inputs,
+            input_type=input_type,
+            dimensions=dimensions,
+            embedding_types=embedding_types,
+            progress=progress,
+            on_progress=on_progress,
         )
 
 

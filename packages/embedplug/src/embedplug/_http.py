@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from embedplug.errors import ConnectionFailedError, ProviderError, TimeoutError
+from embedplug.errors import (
+    ConnectionFailedError,
+    ProviderError,
+    ResponseFormatError,
+    TimeoutError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -17,14 +22,19 @@ if TYPE_CHECKING:
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-amzn-requestid", "cf-ray", "x-trace-id")
 
 
-def transport_error(exc: httpx.TransportError, provider: str) -> ProviderError:
-    """The embedplug error for a failure below HTTP: a timeout, or a refused or reset connection."""
+def transport_error(exc: httpx.HTTPError, provider: str) -> ProviderError:
+    """The embedplug error for an httpx failure: a timeout, a refused or reset connection
+    (both retried), or an answer httpx could not decode (not retried)."""
     import httpx
 
     if isinstance(exc, httpx.TimeoutException):
         return TimeoutError(f"request timed out ({type(exc).__name__})", provider=provider)
-    return ConnectionFailedError(
-        f"connection failed: {type(exc).__name__}: {exc}", provider=provider
+    if isinstance(exc, httpx.TransportError):
+        return ConnectionFailedError(
+            f"connection failed: {type(exc).__name__}: {exc}", provider=provider
+        )
+    return ResponseFormatError(
+        f"unreadable response: {type(exc).__name__}: {exc}", provider=provider
     )
 
 

@@ -19,8 +19,13 @@ _ITEM_OVERHEAD = 64
 
 
 def estimate_tokens(text: str) -> int:
-    """A deliberately high estimate of a text's tokens (about 3 characters a token)."""
-    return len(text) // 3 + 1
+    """A deliberately high estimate of a text's tokens: one per 2 bytes of UTF-8.
+
+    English runs about 4 characters a token, so this doubles it; CJK text runs
+    about one token or more per character (3 UTF-8 bytes), where a count of
+    characters would be far too low.
+    """
+    return len(text.encode("utf-8")) // 2 + 1
 
 
 def _item_cost(item: Input) -> tuple[int, int, int, int]:
@@ -164,10 +169,10 @@ def plan_batches(
         native.append(EmbeddingType.FLOAT)  # the rest are quantised client-side from floats
     native_dims = dimensions if (dimensions is not None and model.native_dimensions) else None
     truncate_to = dimensions if (dimensions is not None and not model.native_dimensions) else None
-    if truncate_to is not None and EmbeddingType.FLOAT not in native:
-        native = [EmbeddingType.FLOAT]  # truncation needs floats; quantise afterwards
     if truncate_to is not None and truncate_to == model.dimensions:
         truncate_to = None
+    if truncate_to is not None:
+        native = [EmbeddingType.FLOAT]  # truncate the floats, then quantise every other type
     expected = native_dims or (model.dimensions or None)
 
     limit_items = model.max_items_per_call

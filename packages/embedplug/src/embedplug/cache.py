@@ -136,7 +136,11 @@ class CacheKey:
         provider = embedder.provider
         endpoint = provider.base_url if isinstance(provider, HTTPProvider) else ""
         dims = dimensions if dimensions is not None else embedder.model_info.dimensions
-        opts = orjson.dumps(dict(options or {}), option=orjson.OPT_SORT_KEYS, default=str)
+        settings = dict(options or {})
+        fingerprint = provider.cache_fingerprint()
+        if fingerprint:  # e.g. prefixes or truncation set when the provider was made
+            settings["provider settings"] = fingerprint
+        opts = orjson.dumps(settings, option=orjson.OPT_SORT_KEYS, default=str)
         return cls(
             provider=provider.name,
             model=embedder.model_info.name,

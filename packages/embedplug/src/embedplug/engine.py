@@ -150,6 +150,19 @@ class _CallState:
     errors: dict[int, BaseException] = field(default_factory=dict)
     abort: BaseException | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set when the call is abandoned: sleeping retries wake up and stop."""
+
+    def stop(self, reason: BaseException) -> None:
+        """No further request for this call: batches not yet sent fail with ``reason``."""
+        if self.abort is None:
+            self.abort = reason
+        self.wake.set()
+
+    def check(self) -> None:
+        """Raise the reason the call stopped, if it did (before sending a request)."""
+        if self.abort is not None:
+            raise self.abort
 
 
 class Engine:
@@ -239,8 +252,16 @@ class Engine:
                     self._run_http_batch(state, batch)
             else:
                 workers = min(self.max_concurrency, len(plan.batches))
-                with ThreadPoolExecutor(workers, thread_name_prefix="embedplug") as pool:
-                    list(pool.map(lambda b: self._run_http_batch(state, b), plan.batches))
+                pool = ThreadPoolExecutor(workers, thread_name_prefix="embedplug")
+                try:
+                    futures = [pool.submit(self._run_http_batch, state, b) for b in plan.batches]
+                    for future in futures:
+                        future.result()
+                except BaseException as exc:  # Ctrl-C, or a bug in a provider
+                    state.stop(_cancelled(exc))
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+                pool.shutdown(wait=True)
             return self._finish(state)
         finally:
             if state.bar is not None:
@@ -263,25 +284,33 @@ class Engine:
         if state.abort is not None:
             state.errors[batch.number] = state.abort
             return
+
+        def sleep(seconds: float) -> None:
+            if self.sleep is time.sleep:
+                state.wake.wait(seconds)  # a stopped call wakes its retries at once
+            else:
+                self.sleep(seconds)
+
         try:
-            for attempt in self._retrying(tenacity.Retrying, self.sleep, batch):
+            for attempt in self._retrying(tenacity.Retrying, sleep, batch, state):
                 with attempt:
-                    result = self._send_once(state.plan, batch)
+                    result = self._send_once(state, batch)
             self._accept(state, batch, result)
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
-    def _send_once(self, plan: Plan, batch: Batch) -> BatchResult:
+    def _send_once(self, state: _CallState, batch: Batch) -> BatchResult:
         provider = self._http_provider()
-        request = provider.build_request(batch)
         if self._limiter is not None:
             self._limiter.acquire(self._batch_tokens(batch), self.sleep)
         with self._slots:
+            state.check()  # a fatal error elsewhere while this batch waited for a slot
+            request = provider.build_request(batch)  # built here: one body in memory per slot
             try:
                 response = self._sync_client().send(request)
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 raise transport_error(exc, provider.name) from exc
-        return self._handle(response, plan, batch)
+        return self._handle(response, state.plan, batch)
 
     def _sync_client(self) -> httpx.Client:
         if self._client is None:
@@ -311,9 +340,18 @@ class Engine:
                     await asyncio.to_thread(self._run_in_process, state, batch)
             elif plan.batches:
                 client, slots = await self._async_client()
-                await asyncio.gather(
-                    *(self._arun_http_batch(state, b, client, slots) for b in plan.batches)
-                )
+                tasks = [
+                    asyncio.ensure_future(self._arun_http_batch(state, b, client, slots))
+                    for b in plan.batches
+                ]
+                try:
+                    await asyncio.gather(*tasks)
+                except BaseException as exc:  # cancellation, or a bug in a provider
+                    state.stop(_cancelled(exc))
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    raise
             return self._finish(state)
         finally:
             if state.bar is not None:
@@ -330,26 +368,28 @@ class Engine:
             state.errors[batch.number] = state.abort
             return
         try:
-            async for attempt in self._retrying(tenacity.AsyncRetrying, self.async_sleep, batch):
+            retrying = self._retrying(tenacity.AsyncRetrying, self.async_sleep, batch, state)
+            async for attempt in retrying:
                 with attempt:
-                    result = await self._asend_once(state.plan, batch, client, slots)
+                    result = await self._asend_once(state, batch, client, slots)
             self._accept(state, batch, result)
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
     async def _asend_once(
-        self, plan: Plan, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
+        self, state: _CallState, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
     ) -> BatchResult:
         provider = self._http_provider()
-        request = provider.build_request(batch)
         if self._limiter is not None:
             await self._limiter.aacquire(self._batch_tokens(batch), self.async_sleep)
         async with slots:
+            state.check()  # a fatal error elsewhere while this batch waited for a slot
+            request = provider.build_request(batch)  # built here: one body in memory per slot
             try:
                 response = await client.send(request)
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 raise transport_error(exc, provider.name) from exc
-        return self._handle(response, plan, batch)
+        return self._handle(response, state.plan, batch)
 
     async def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
@@ -390,8 +430,11 @@ class Engine:
             max_keepalive_connections=self.max_concurrency,
         )
 
-    def _retrying(self, cls: Any, sleep: Any, batch: Batch) -> Any:
-        return cls(**self.retry.tenacity_options(sleep, describe=f"batch {batch.number}"))
+    def _retrying(self, cls: Any, sleep: Any, batch: Batch, state: _CallState) -> Any:
+        options = self.retry.tenacity_options(
+            sleep, retry_if=lambda _: state.abort is None, describe=f"batch {batch.number}"
+        )
+        return cls(**options)
 
     @staticmethod
     def _batch_tokens(batch: Batch) -> int:
@@ -449,21 +492,20 @@ class Engine:
         return state
 
     def _accept(self, state: _CallState, batch: Batch, result: BatchResult) -> None:
-        with state.lock:
+        with state.lock:  # held while reporting, so callbacks see ``done`` in order
             state.results[batch.number] = result
             state.done += len(batch)
-            done = state.done
-        if state.bar is not None:
-            state.bar.update(len(batch))
-        if state.on_progress is not None:
-            state.on_progress(done, state.plan.total)
+            if state.bar is not None:
+                state.bar.update(len(batch))
+            if state.on_progress is not None:
+                state.on_progress(state.done, state.plan.total)
 
     def _fail(self, state: _CallState, batch: Batch, exc: BaseException) -> None:
         logger.warning("batch %d (%d inputs) failed: %s", batch.number, len(batch), exc)
         with state.lock:
             state.errors[batch.number] = exc
-            if isinstance(exc, _FATAL) and state.abort is None:
-                state.abort = exc
+            if isinstance(exc, _FATAL):
+                state.stop(exc)
 
     def _check(self, plan: Plan, batch: Batch, result: BatchResult) -> BatchResult:
         """Check a batch's arrays against the plan; then truncate and quantise client-side."""
@@ -594,6 +636,10 @@ async def _keeper(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
         yield
     finally:
         await client.aclose()
+
+
+def _cancelled(exc: BaseException) -> EmbedplugError:
+    return EmbedplugError(f"the call was abandoned ({type(exc).__name__}) before this batch ran")
 
 
 _AsyncEntry = tuple[httpx.AsyncClient, asyncio.Semaphore, AsyncGenerator[None, None]]

@@ -169,6 +169,26 @@ class Provider(abc.ABC):
     def known_models(cls) -> Sequence[ModelInfo]:
         """The models this provider knows, with their capabilities."""
 
+    # Instance settings that cannot change a vector; everything else in ``vars(self)`` may.
+    _NOT_IN_FINGERPRINT: ClassVar[frozenset[str]] = frozenset(
+        {"api_key", "headers", "timeout", "max_concurrency", "base_url", "encoding_format"}
+    )
+
+    def cache_fingerprint(self) -> dict[str, str]:
+        """The instance's settings that may change a vector (prefixes, truncation, extra
+        body fields...), as text; a cache keys its entries with them. Secrets never."""
+        out = {}
+        for name, value in sorted(vars(self).items()):
+            if name.lstrip("_") in self._NOT_IN_FINGERPRINT or value in (None, {}, [], ()):
+                continue
+            if isinstance(value, Provider):  # a delegate (one provider, two protocols)
+                nested = value.cache_fingerprint()
+                if nested:
+                    out[name] = repr(sorted(nested.items()))
+            else:
+                out[name] = repr(value)
+        return out
+
     def prepare(self, inputs: list[Input], model: ModelInfo) -> list[Input]:
         """Adjust inputs before validation (e.g. resize images); the default returns them as is."""
         return inputs

@@ -35,6 +35,22 @@ _CALL_DEFAULTS = {
     "dimensions": "dimensions",
 }
 _LIFTED = ("api_key", "base_url")
+
+# Provider options whose values are secrets (besides names ending in _key, _secret, _token):
+# kept out of repr and serialisation, like ``api_key``.
+_SECRET_NAMES = frozenset({"headers", "authorization", "password", "credentials"})
+_SECRET_SUFFIXES = ("_key", "_secret", "_token", "_password", "_credentials")
+
+
+def _is_secret_option(name: str, value: Any) -> bool:
+    lowered = name.lower()
+    return (
+        isinstance(value, SecretStr)
+        or lowered in _SECRET_NAMES
+        or lowered.endswith(_SECRET_SUFFIXES)
+    )
+
+
 _FALLBACK_SECRET_ID = "EMBEDPLUG_API_KEY"
 
 
@@ -95,6 +111,11 @@ class EmbedplugEmbeddings(Serializable, Embeddings):
     ``timeout``, ``headers``, ``device``, ...) and engine settings
     (``max_concurrency``, ``max_batch_size``, ``retry``, ``requests_per_minute``)."""
 
+    secret_options: dict[str, Any] = Field(default_factory=dict, repr=False, exclude=True)
+    """Provider options that are secrets (``headers``, ``*_key``, ``*_token``...): moved
+    here from the keywords, never shown by ``repr`` nor serialised (pass them again
+    when loading, as for ``api_key`` without an environment variable)."""
+
     query_input_type: InputType | None = InputType.SEARCH_QUERY
     """The input type ``embed_query`` sends. With the default, a model that takes no
     input types gets none; naming one the model does not take is an error."""
@@ -148,6 +169,11 @@ class EmbedplugEmbeddings(Serializable, Embeddings):
                 if values.get(key) is not None:
                     raise ValueError(f"{key!r} given both as a field and in provider_options")
                 values[key] = options.pop(key)
+        secrets = dict(values.get("secret_options") or {})
+        for key in [k for k in options if _is_secret_option(k, options[k])]:
+            secrets[key] = options.pop(key)
+        if secrets:
+            values["secret_options"] = secrets
         if options or "provider_options" in values:
             values["provider_options"] = options
         return values
@@ -155,7 +181,7 @@ class EmbedplugEmbeddings(Serializable, Embeddings):
     @model_validator(mode="after")
     def _build_embedder(self) -> EmbedplugEmbeddings:
         """Build the ``Embedder`` once and resolve the model id, key and input types."""
-        options = dict(self.provider_options)
+        options = {**self.provider_options, **self.secret_options}
         if self.api_key is not None:
             options["api_key"] = self.api_key
         if self.base_url is not None:
