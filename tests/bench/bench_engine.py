@@ -109,6 +109,13 @@ def measure(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall0, time.process_time() - cpu0, out
 
 
+def median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """The median wall time and the median CPU time of several runs."""
+    walls = sorted(w for w, _ in runs)
+    cpus = sorted(c for _, c in runs)
+    return walls[len(walls) // 2], cpus[len(cpus) // 2]
+
+
 def import_time() -> float:
     """Cumulative import time of ``embedplug`` in a fresh interpreter, in seconds (best of 3)."""
     best = float("inf")
@@ -132,6 +139,7 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, default=1024)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--latencies", default="0,50", help="server latencies in ms")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per client (median)")
     args = parser.parse_args()
     texts = [f"short benchmark text number {i}" for i in range(args.texts)]
 
@@ -139,24 +147,31 @@ def main() -> None:
     for latency in (float(x) for x in args.latencies.split(",")):
         with stub_process(args.dimensions, latency) as url:
             for encoding in ("base64", "float"):
-                # warm both paths once (connections, caches on the stub)
-                plain_httpx(url, texts[: BATCH * 4], args.concurrency, encoding)
-                wall, cpu, ref = measure(
-                    lambda: plain_httpx(url, texts, args.concurrency, encoding)  # noqa: B023
-                )
-                rows.append(("plain httpx + numpy", encoding, latency, wall, cpu))
                 provider = make_provider(url, args.dimensions, encoding)
-                with Embedder(
-                    provider, provider.model_info("bench"), max_concurrency=args.concurrency
-                ) as embedder:
+                model = provider.model_info("bench")
+                with Embedder(provider, model, max_concurrency=args.concurrency) as embedder:
+                    # warm both (connections, the stub's caches), then alternate the two
+                    # clients run by run so that machine noise hits both alike
+                    plain_httpx(url, texts[: BATCH * 4], args.concurrency, encoding)
                     embedder.embed(texts[: BATCH * 4])
-                    wall, cpu, result = measure(lambda: embedder.embed(texts))
-                if not np.allclose(result.embeddings, ref, atol=1e-6):
-                    raise SystemExit("embedplug and the plain loop disagree on the vectors")
-                rows.append(("embedplug", encoding, latency, wall, cpu))
+                    plain_runs, ours_runs = [], []
+                    for _ in range(args.repeats):
+                        wall, cpu, ref = measure(
+                            lambda: plain_httpx(url, texts, args.concurrency, encoding)  # noqa: B023
+                        )
+                        plain_runs.append((wall, cpu))
+                        wall, cpu, result = measure(lambda: embedder.embed(texts))
+                        ours_runs.append((wall, cpu))
+                        if not np.allclose(result.embeddings, ref, atol=1e-6):
+                            raise SystemExit("embedplug and the plain loop disagree on the vectors")
+                rows.append(("plain httpx + numpy", encoding, latency, *median(plain_runs)))
+                rows.append(("embedplug", encoding, latency, *median(ours_runs)))
 
     n = args.texts
-    print(f"\n{n:,} texts, {args.dimensions}-d, batches of {BATCH}, {args.concurrency} in flight")
+    print(
+        f"\n{n:,} texts, {args.dimensions}-d, batches of {BATCH}, {args.concurrency} in flight, "
+        f"median of {args.repeats} alternating runs"
+    )
     print(f"{'client':<22}{'transport':<10}{'latency':>9}{'texts/s':>11}{'CPU ms/1k':>11}")
     for client, encoding, latency, wall, cpu in rows:
         cpu_per_1k = cpu * 1000 / n * 1000
