@@ -23,11 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import orjson
+
+from embedplug.testing.stub import serve_in_subprocess
 
 MODEL = "openai:text-embedding-3-small"
 
@@ -99,35 +100,9 @@ _WORDS = [
 ]
 
 
-@contextmanager
-def stub_process(dimensions: int, latency_ms: float) -> Iterator[str]:
-    """The stub server in a child process; yields its URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedplug.testing.stub",
-            "--variant",
-            "openai",
-            "--dimensions",
-            str(dimensions),
-            "--latency-ms",
-            str(latency_ms),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"stub server did not start: {url!r}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def stub_process(dimensions: int, latency_ms: float) -> AbstractContextManager[str]:
+    """The OpenAI stub in a child process; yields its URL."""
+    return serve_in_subprocess("openai", dimensions=dimensions, latency_ms=latency_ms)
 
 
 def write_corpus(path: Path, rows: int, seed: int = 7) -> None:

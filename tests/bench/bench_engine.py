@@ -17,9 +17,9 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import httpx
@@ -29,39 +29,14 @@ import orjson
 from embedplug._api import Embedder
 from embedplug.protocols import OpenAIEmbeddingsProvider
 from embedplug.provider import ModelInfo
+from embedplug.testing.stub import serve_in_subprocess
 
 BATCH = 96
 
 
-@contextmanager
-def stub_process(dimensions: int, latency_ms: float) -> Iterator[str]:
-    """A stub server in a child process; yields its URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedplug.testing.stub",
-            "--variant",
-            "openai",
-            "--dimensions",
-            str(dimensions),
-            "--latency-ms",
-            str(latency_ms),
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"stub server did not start: {url!r}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def stub_process(dimensions: int, latency_ms: float) -> AbstractContextManager[str]:
+    """The OpenAI stub in a child process; yields its URL."""
+    return serve_in_subprocess("openai", dimensions=dimensions, latency_ms=latency_ms)
 
 
 def make_provider(url: str, dimensions: int, encoding: str) -> OpenAIEmbeddingsProvider:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,17 +27,11 @@ def _no_heroku_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., StubServer]]:
-    """``serve(variant="heroku", **kwargs)`` starts a stub server, stopped at teardown."""
-    started: list[StubServer] = []
+def serve(stub_server: Callable[..., StubServer]) -> Callable[..., StubServer]:
+    """``serve(variant="heroku", **kwargs)``: the core's ``stub_server`` fixture with
+    this provider's variant as the default."""
 
     def start(variant: str = "heroku", **kwargs: Any) -> StubServer:
-        server = StubServer(variant, **kwargs).start()
-        started.append(server)
-        return server
+        return stub_server(variant, **kwargs)
 
-    try:
-        yield start
-    finally:
-        for server in reversed(started):
-            server.stop()
+    return start

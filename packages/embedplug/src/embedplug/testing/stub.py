@@ -9,12 +9,38 @@ from __future__ import annotations
 
 import argparse
 import signal
+import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["main"]
+__all__ = ["main", "serve_in_subprocess"]
+
+
+@contextmanager
+def serve_in_subprocess(
+    variant: str = "openai", *, dimensions: int | None = None, latency_ms: float = 0.0
+) -> Iterator[str]:
+    """A stub server in a child process (so it does not share this one's CPU); yields its URL.
+
+    For benchmarks: "client CPU" measured in the parent then counts only the client.
+    """
+    command = [sys.executable, "-m", "embedplug.testing.stub", "--variant", variant]
+    if dimensions is not None:
+        command += ["--dimensions", str(dimensions)]
+    command += ["--latency-ms", str(latency_ms), "--port", "0"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError(f"stub server did not start: {url!r}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def _parser() -> argparse.ArgumentParser:
