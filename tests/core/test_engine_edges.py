@@ -4,6 +4,8 @@ token estimates for CJK text, truncation with native quantised types, one-shot p
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -163,4 +165,38 @@ def test_asyncio_run_per_call_leaves_no_open_client(server: StubServer) -> None:
     np.testing.assert_allclose(
         e.embed(["x"]).embeddings[0], server.expected_vector("x", 64), atol=1e-6
     )
+    e.close()
+
+
+class Interrupting(Edge):
+    """Raises KeyboardInterrupt (as Ctrl-C would) in the second batch, once the first
+    batch has had its 503 and gone to sleep before retrying."""
+
+    server: StubServer
+
+    def build_request(self, batch: Any) -> Any:
+        if batch.number == 1:
+            for _ in range(200):
+                if any(r.status == 503 for r in self.server.requests):
+                    break
+                time.sleep(0.01)
+            time.sleep(0.2)  # batch 0 is now in its 30 s wait
+            raise KeyboardInterrupt
+        return super().build_request(batch)
+
+
+def test_ctrl_c_wakes_and_stops_the_other_batches_retries(server: StubServer) -> None:
+    # every answer says "retry in 30 s"; the engine's real clock is used on purpose
+    server.inject(Fault.status(503, headers={"Retry-After": "30"}, times=None))
+    provider = Interrupting(base_url=server.url, api_key=KEY)
+    provider.server = server
+    e = Embedder(provider, provider.model_info("m"), max_concurrency=2)
+    with pytest.raises(KeyboardInterrupt):
+        e.embed(texts)
+    workers = [t for t in threading.enumerate() if t.name.startswith("embedplug_")]  # the pool
+    assert workers  # batch 0's worker was still waiting to retry when Ctrl-C came
+    for worker in workers:
+        worker.join(timeout=10)  # far below the 30 s retry waits they were in
+    assert not any(worker.is_alive() for worker in workers)
+    assert server.request_count <= 2  # no retry was sent after the interrupt
     e.close()

@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -255,7 +255,7 @@ class Engine:
                 pool = ThreadPoolExecutor(workers, thread_name_prefix="embedplug")
                 try:
                     futures = [pool.submit(self._run_http_batch, state, b) for b in plan.batches]
-                    for future in futures:
+                    for future in as_completed(futures):  # the first to raise, not the first sent
                         future.result()
                 except BaseException as exc:  # Ctrl-C, or a bug in a provider
                     state.stop(_cancelled(exc))
