@@ -15,9 +15,9 @@ Names load on first use, so the CLI stays quick to start.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from embedplug._lazy import lazy_attributes
 from embedplug.bulk._defaults import DEFAULT_BATCH_ROWS, DEFAULT_CHUNK_BYTES
 
 if TYPE_CHECKING:
@@ -42,17 +42,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'embedplug.bulk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -91,9 +91,9 @@ vectors -> JSON-able body, applying the per-item faults) and ``error``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from embedplug._lazy import lazy_attributes
 from embedplug.testing._faults import Fault, FaultKind
 
 if TYPE_CHECKING:
@@ -175,14 +175,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {name: f"{__name__}.{module}" for name, module in _LAZY.items()},
+    dir_namespace=True,
+)
