@@ -13,18 +13,15 @@ Nugen documents no ``encoding_format``, so vectors travel as JSON floats
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from embedplug.protocols.openai import OpenAIEmbeddingsProvider
 from embedplug.provider import ModelInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-
-    from pydantic import SecretStr
+    from collections.abc import Sequence
 
     from embedplug.protocols.openai import EncodingFormat
-    from embedplug.types import InputType
 
 __all__ = ["DEFAULT_DIMENSIONS", "DEFAULT_MODEL", "NugenProvider"]
 
@@ -68,25 +65,7 @@ class NugenProvider(OpenAIEmbeddingsProvider):
     default_base_url: ClassVar[str | None] = "https://api.nugen.in"
     path: ClassVar[str] = "/api/v3/inference/embeddings"
     float_value: ClassVar[str | None] = None  # Nugen has no encoding_format: send nothing
-
-    def __init__(
-        self,
-        *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        encoding_format: EncodingFormat = "float",
-        prefixes: Mapping[InputType | str, str] | None = None,
-        extra_body: Mapping[str, Any] | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            encoding_format=encoding_format,
-            prefixes=prefixes,
-            extra_body=extra_body,
-            **options,
-        )
+    default_encoding_format: ClassVar[EncodingFormat] = "float"
 
     @classmethod
     def known_models(cls) -> Sequence[ModelInfo]:

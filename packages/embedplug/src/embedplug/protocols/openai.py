@@ -41,6 +41,7 @@ class OpenAIEmbeddingsProvider(HTTPProvider):
 
     path: ClassVar[str] = "/embeddings"
     encoding_format_field: ClassVar[str] = "encoding_format"
+    default_encoding_format: ClassVar[EncodingFormat] = "base64"
     base64_value: ClassVar[str] = "base64"
     float_value: ClassVar[str | None] = "float"
 
@@ -49,12 +50,14 @@ class OpenAIEmbeddingsProvider(HTTPProvider):
         *,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        encoding_format: EncodingFormat = "base64",
+        encoding_format: EncodingFormat | None = None,
         prefixes: Mapping[InputType | str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(api_key=api_key, base_url=base_url, **options)
+        if encoding_format is None:
+            encoding_format = self.default_encoding_format
         if encoding_format not in ("base64", "float"):
             raise InvalidInputError(
                 f"encoding_format must be 'base64' or 'float', not {encoding_format!r}"
