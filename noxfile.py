@@ -31,6 +31,7 @@ TEST_DEPS = [
     "pyarrow>=15",
     "ray[data]>=2.9",  # the Ray Data integration test runs on a local 2-CPU Ray
     "langchain-classic>=1.0",  # CacheBackedEmbeddings, tested as the LangChain docs show it
+    "sybil>=9",  # finds the docs' fenced examples for tests/docs
 ]
 TYPE_DEPS = ["mypy>=1.10", "pytest>=8", "pillow>=10", "types-tqdm"]
 

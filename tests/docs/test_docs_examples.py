@@ -1,0 +1,156 @@
+"""Documentation that is executed: every fenced example in the docs runs here.
+
+Conventions (also in the project's coordination notes; keep both in step)
+========================================================================
+
+Files: ``README.md``, ``docs/**/*.md`` (not ``docs/examples/``), ``packages/*/README.md``.
+
+Fences run: ``python``, ``bash``, ``sh``, ``shell`` and ``console`` (of a console
+block only the ``$ `` lines and their ``\\`` continuations run; the rest is
+output, not compared). Any other fence (``text``, ``json``, ``toml``, none) is
+not run: use ``text`` for output and pseudo-code.
+
+Each block is a complete script, as a newcomer would paste it:
+
+* Python runs in this process (the local model loads once), in a fresh
+  namespace with ``__name__ == "__main__"``: define every input, use
+  ``asyncio.run`` (no top-level ``await``), make any image yourself (Pillow or
+  bytes).
+* Shell blocks run as ``bash -euo pipefail`` with the test venv's ``bin`` first
+  on ``PATH``.
+* The working directory is a fresh empty temporary directory per block: files
+  a block writes (cat.png, corpus.jsonl, vectors.parquet) land there, and
+  nothing of the repository is there.
+* The environment points every provider at a stub server of
+  ``embedplug.testing`` through its usual variables, so examples read as
+  against the real service: ``OPENAI_BASE_URL``/``OPENAI_API_KEY``,
+  ``CO_API_URL``/``CO_API_KEY`` (the Cohere stub with the embed-jobs API),
+  ``EMBEDDING_URL``/``EMBEDDING_KEY`` (Heroku), ``NUGEN_BASE_URL``/
+  ``NUGEN_API_KEY``, ``IG1AI_BASE_URL``/``IG1AI_API_KEY`` (both IG1 paths on one
+  server), and ``HF_HUB_OFFLINE=1``. Each stub requires its key. The stubs
+  answer with each model's real full dimension (checked below).
+
+Markers, an HTML comment right before the fence (invisible once rendered):
+
+* ``<!-- docs: no-run: REASON -->``: not run. At most ``MAX_NO_RUN`` in all files.
+* ``<!-- docs: continue -->``: runs after the previous runnable block of the
+  page, in its temp dir and (Python) its namespace. Prefer self-contained blocks.
+
+Install lines in shell blocks are checked, then replaced by ``true``:
+``python3 -m venv`` and ``source .../activate`` are skipped; ``pip install``
+must name repository folders (``-e packages/X[extra]``: the folder has a
+pyproject.toml declaring each extra) and never one of this repository's
+packages by name (they are on no index); ``nox -s NAME`` must name a session
+of noxfile.py. A ``.venv/bin/`` prefix is dropped elsewhere, so
+``.venv/bin/embedplug demo`` runs the installed ``embedplug``.
+
+Run one page: ``pytest tests/docs -k quickstart`` (test ids are ``docs/quickstart.md:L42``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _snippets import ROOT, Chain, Snippet, all_snippets, chains, shell_script
+from _stubs import provider_stubs
+
+MAX_NO_RUN = 5
+SNIPPETS = all_snippets()
+CHAINS = chains(SNIPPETS)
+BIN = str(Path(sys.executable).parent)
+
+
+@pytest.fixture(scope="session")
+def stub_environment() -> Iterator[dict[str, str]]:
+    with provider_stubs() as env:
+        yield env
+
+
+@pytest.fixture
+def doc_env(
+    stub_environment: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The process environment of one block: stubs' variables set, cwd an empty temp dir."""
+    for name in [n for n in os.environ if n.startswith(("CO_", "COHERE_", "EMBEDPLUG_"))]:
+        monkeypatch.delenv(name)
+    for name, value in {**stub_environment, "HF_HUB_OFFLINE": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PATH", BIN + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.chdir(tmp_path)
+    return dict(os.environ)
+
+
+def run_python(snippet: Snippet, namespace: dict[str, Any]) -> None:
+    """Exec a block; line numbers in a traceback are those of the Markdown file."""
+    code = compile("\n" * (snippet.line - 1) + snippet.source, str(snippet.path), "exec")
+    exec(code, namespace)
+
+
+def run_shell(snippet: Snippet, env: dict[str, str], cwd: Path) -> None:
+    script = shell_script(snippet)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, (
+        f"{snippet.where} exited {done.returncode}\n--- script\n{script}"
+        f"--- stdout\n{done.stdout[-3000:]}--- stderr\n{done.stderr[-3000:]}"
+    )
+
+
+def run_chain(chain: Chain, env: dict[str, str], cwd: Path) -> None:
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    for snippet in chain.snippets:
+        if snippet.language == "python":
+            run_python(snippet, namespace)
+        else:
+            run_shell(snippet, env, cwd)
+
+
+@pytest.mark.parametrize("chain", CHAINS, ids=[c.where for c in CHAINS])
+def test_example_runs(chain: Chain, doc_env: dict[str, str], tmp_path: Path) -> None:
+    run_chain(chain, doc_env, tmp_path)
+
+
+def test_examples_are_found() -> None:
+    files = {s.path.relative_to(ROOT).as_posix() for s in SNIPPETS if s.language == "python"}
+    assert {"README.md", "docs/quickstart.md", "docs/langchain.md"} <= files
+    assert len(CHAINS) >= 50
+
+
+def test_few_examples_are_not_run() -> None:
+    marked = [f"{s.where}: {s.reason}" for s in SNIPPETS if s.marker == "no-run"]
+    assert all(s.split(": ", 1)[1] for s in marked), "every no-run marker gives its reason"
+    assert len(marked) <= MAX_NO_RUN, "\n".join(marked)
+
+
+STUB_VARIANT = {"openai": "openai", "cohere": "cohere", "heroku": "heroku", "nugen": "nugen"}
+
+
+def test_stubs_answer_with_each_models_real_dimension() -> None:
+    """A docs comment such as ``(2, 1536)`` holds against the stub as against the service."""
+    from embedplug import plugins
+    from embedplug.testing import Context, get_variant
+
+    checked = 0
+    for name, provider in plugins.provider_classes().items():
+        for model in provider.known_models():
+            variant = STUB_VARIANT.get(name)
+            if name == "ig1":
+                variant = "ig1-openai" if model.name == "bge-m3" else "ig1"
+            if variant is None:
+                continue
+            full = get_variant(variant).full_dimensions(model.name, Context(request_number=0))
+            assert full == model.dimensions, f"{name}:{model.name}"
+            checked += 1
+    assert checked >= 10
