@@ -12,8 +12,8 @@ from embedplug.types import EmbeddingType, Image, Input, InputType, Mixed
 if TYPE_CHECKING:
     from pydantic import SecretStr
 
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-MAX_PAYLOAD_BYTES = 20 * 1024 * 1024
+MAX_IMAGE_BYTES = 5_000_000  # "5 MB" in the document: decimal, the strict reading
+MAX_PAYLOAD_BYTES = 20_000_000  # "20mb": decimal too
 MAX_PIXELS = 2_458_624  # larger images are downsampled by Cohere
 MIN_PIXELS = 3_136  # smaller ones (under 56x56) are upsampled
 

@@ -672,7 +672,7 @@ class CohereVariant(Variant):
     allowed_dimensions: ClassVar[tuple[int, ...] | None] = (256, 512, 1024, 1536)
     single_image_marker: ClassVar[str | None] = "v3"
     """Models whose name contains this take one image per call."""
-    max_image_bytes: ClassVar[int] = 5 * 1024 * 1024
+    max_image_bytes: ClassVar[int] = 5_000_000  # "5 MB", decimal
     image_tokens: ClassVar[int] = 0
     """Input tokens billed per image (images are also counted in ``billed_units.images``)."""
     truncate_values: ClassVar[tuple[str, ...]] = ("NONE", "START", "END")
