@@ -73,10 +73,8 @@ def test_dimension_choices_are_stated() -> None:
 def test_bad_default_dimensions_are_refused_before_any_request(
     make_embedder: MakeEmbedder,
 ) -> None:
-    embedder, server = make_embedder(ALLOWED, dimensions=100)
     with pytest.raises(InvalidInputError, match="cannot give 100 dimensions"):
-        embedder.embed("text")
-    assert server.requests == []
+        make_embedder(ALLOWED, dimensions=100)  # at construction, not at the first call
 
 
 @pytest.mark.parametrize(("model", "dimensions"), [(ALLOWED, 512), (MATRYOSHKA_NATIVE, 100)])

@@ -187,7 +187,7 @@ def test_unknown_bare_model_goes_to_the_default_provider_and_lists_its_models(
 
 
 def test_unknown_provider_option_lists_the_options_it_takes(fresh_plugins: ModuleType) -> None:
-    with pytest.raises(ConfigurationError, match="it takes: seed"):
+    with pytest.raises(ConfigurationError, match="provider 'hello' takes: seed;"):
         embedplug.embedder("hello", colour="blue")
 
 

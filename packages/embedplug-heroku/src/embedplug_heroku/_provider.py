@@ -113,6 +113,9 @@ class HerokuProvider(OpenAIEmbeddingsProvider):
     path: ClassVar[str] = "/v1/embeddings"
     base64_value: ClassVar[str] = "base64"
     float_value: ClassVar[str | None] = "raw"
+    call_options: ClassVar[frozenset[str]] = frozenset(
+        {"encoding_format", "user", "allow_ignored_params"}
+    )
 
     def __init__(
         self,
@@ -168,6 +171,10 @@ class HerokuProvider(OpenAIEmbeddingsProvider):
             extra = {**info.extra, "truncate": self.truncate, "truncate_chars": MAX_CHARS_PER_ITEM}
             info = dataclasses.replace(info, max_chars_per_item=None, extra=extra)
         return info
+
+    def truncates_long_inputs(self, model: ModelInfo, options: Mapping[str, Any]) -> bool:
+        """True: 512 tokens a string is Heroku's advice, not a limit it enforces."""
+        return True
 
     def texts(self, batch: Batch) -> list[str]:
         texts = super().texts(batch)

@@ -7,7 +7,7 @@ Both are configured from the core's protocol classes, not copied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from embedplug.protocols import CohereV2Provider, OpenAIEmbeddingsProvider
@@ -36,8 +36,8 @@ _MODELS = (
         embedding_types=frozenset({EmbeddingType.FLOAT}),
         max_items_per_call=96,
         max_images_per_call=96,
-        max_image_bytes=5 * 1024 * 1024,
-        max_payload_bytes=20 * 1024 * 1024,
+        max_image_bytes=5_000_000,  # "5 MB" and "20 MB" read as decimal, the strict reading
+        max_payload_bytes=20_000_000,
         description="Qwen3-VL embedding (8B): text, images and mixed inputs in one space",
     ),
     ModelInfo(
@@ -103,8 +103,15 @@ class IG1Provider(HTTPProvider):
     def known_models(cls) -> Sequence[ModelInfo]:
         return _MODELS
 
+    call_options: ClassVar[frozenset[str]] = _IG1Cohere.call_options | _IG1OpenAI.call_options
+
     def _protocol(self, batch: Batch) -> HTTPProvider:
         return self._openai if batch.model.name == BGE else self._cohere
+
+    def truncates_long_inputs(self, model: ModelInfo, options: Mapping[str, Any]) -> bool:
+        """As the model's protocol says (only bge-m3 declares a token limit)."""
+        protocol = self._openai if model.name == BGE else self._cohere
+        return protocol.truncates_long_inputs(model, options)
 
     def build_request(self, batch: Batch) -> httpx.Request:
         return self._protocol(batch).build_request(batch)

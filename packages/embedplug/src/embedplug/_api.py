@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from embedplug import plugins
+from embedplug._long_inputs import coerce_long_inputs
 from embedplug.errors import ConfigurationError, UnknownProviderError
 from embedplug.types import (
     EmbeddingResult,
@@ -15,6 +17,7 @@ from embedplug.types import (
     Image,
     Input,
     InputType,
+    LongInputs,
     coerce_embedding_types,
     coerce_input_type,
     normalize_inputs,
@@ -52,6 +55,9 @@ _ENGINE_OPTIONS = (
     "transport",
     "async_transport",
 )
+_CALL_DEFAULTS = ("input_type", "dimensions", "embedding_types", "long_inputs")
+# The keyword parameters of ``Embedder.embed`` besides the provider's ``call_options``.
+_CALL_PARAMETERS = (*_CALL_DEFAULTS, "progress", "on_progress")
 
 
 class ModelEntry(NamedTuple):
@@ -82,8 +88,10 @@ class Embedder:
         input_type: InputType | str | None = None,
         dimensions: int | None = None,
         embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        long_inputs: LongInputs | None = None,
         **engine_options: Any,
     ) -> None:
+        from embedplug._planning import plan_batches
         from embedplug.engine import Engine
 
         self.provider = provider
@@ -91,6 +99,16 @@ class Embedder:
         self.input_type = coerce_input_type(input_type)
         self.dimensions = dimensions
         self.embedding_types = coerce_embedding_types(embedding_types)
+        self.long_inputs: LongInputs = coerce_long_inputs(long_inputs) or "error"
+        # the defaults are checked now (input type, dimensions, packed types), not at first use
+        plan_batches(
+            [],
+            model,
+            input_type=self.input_type,
+            dimensions=dimensions,
+            embedding_types=self.embedding_types,
+            options={},
+        )
         self.engine: Engine = Engine(provider, model, **engine_options)
 
     @property
@@ -104,8 +122,15 @@ class Embedder:
         input_type: InputType | str | None,
         dimensions: int | None,
         embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None,
+        long_inputs: LongInputs | None,
         options: dict[str, Any],
     ) -> Any:
+        unknown = set(options) - self.provider.call_options
+        if unknown:
+            own = sorted(self.provider.call_options)
+            raise ConfigurationError(
+                _unknown_options("embed()", unknown, self.provider.name, own, _CALL_PARAMETERS)
+            )
         items = normalize_inputs(inputs)
         kind = coerce_input_type(input_type) or self.input_type
         types = (
@@ -119,6 +144,7 @@ class Embedder:
             dimensions=dimensions if dimensions is not None else self.dimensions,
             embedding_types=types,
             options=options,
+            long_inputs=coerce_long_inputs(long_inputs) or self.long_inputs,
         )
 
     def embed(
@@ -128,6 +154,7 @@ class Embedder:
         input_type: InputType | str | None = None,
         dimensions: int | None = None,
         embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        long_inputs: LongInputs | None = None,
         progress: bool = False,
         on_progress: ProgressCallback | None = None,
         **options: Any,
@@ -137,9 +164,12 @@ class Embedder:
         Returns one row per input, in input order. Raises ``InvalidInputError``
         before any request for an input the model cannot take, and
         ``BatchFailedError`` (with what succeeded) when some batches fail for
-        good. Extra keyword ``options`` go to the provider (e.g. ``truncate``).
+        good. ``long_inputs`` (``error``, ``truncate`` or ``chunk``; default: the
+        embedder's) says what to do with a text over the model's token limit. Extra
+        keyword ``options`` go to the provider (e.g. ``truncate``); one it does not
+        list in ``call_options`` raises ``ConfigurationError``.
         """
-        plan = self._plan(inputs, input_type, dimensions, embedding_types, options)
+        plan = self._plan(inputs, input_type, dimensions, embedding_types, long_inputs, options)
         return self.engine.run(plan, on_progress=on_progress, progress=progress)
 
     async def aembed(
@@ -149,12 +179,13 @@ class Embedder:
         input_type: InputType | str | None = None,
         dimensions: int | None = None,
         embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+        long_inputs: LongInputs | None = None,
         progress: bool = False,
         on_progress: ProgressCallback | None = None,
         **options: Any,
     ) -> EmbeddingResult:
         """The async form of ``embed``, on ``httpx.AsyncClient`` (same results)."""
-        plan = self._plan(inputs, input_type, dimensions, embedding_types, options)
+        plan = self._plan(inputs, input_type, dimensions, embedding_types, long_inputs, options)
         return await self.engine.arun(plan, on_progress=on_progress, progress=progress)
 
     def close(self) -> None:
@@ -217,27 +248,32 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
 
     With no model, ``EMBEDPLUG_DEFAULT_MODEL`` is used, else the offline local
     provider. ``options`` mixes three kinds, told apart by name: call defaults
-    (``input_type``, ``dimensions``, ``embedding_types``), engine settings
+    (``input_type``, ``dimensions``, ``embedding_types``, ``long_inputs``), engine settings
     (``max_concurrency``, ``retry``, ``requests_per_minute``,
     ``tokens_per_minute``, ``max_batch_size``, ``timeout``) and the provider's
     own options (``api_key``, ``base_url``, ...). ``cache=`` (a path or an
     ``embedplug.cache.Cache``) answers repeated inputs from a local SQLite
-    cache and embeds only what is missing.
+    cache and embeds only what is missing. Any other name raises
+    ``ConfigurationError`` listing the valid ones.
     """
     provider_name, model_name = _split_model_id(model)
     cls = plugins.provider_class(provider_name)
+    provider_params = _provider_parameters(cls)
+    unknown = set(options) - {"cache", *_CALL_DEFAULTS, *_ENGINE_OPTIONS, *provider_params}
+    if unknown:
+        common = ["cache", *_CALL_DEFAULTS, *_ENGINE_OPTIONS]
+        raise ConfigurationError(
+            _unknown_options("embedder()", unknown, provider_name, provider_params, common)
+        )
     cache = options.pop("cache", None)
-    call_defaults = {
-        k: options.pop(k) for k in ("input_type", "dimensions", "embedding_types") if k in options
-    }
+    call_defaults = {k: options.pop(k) for k in _CALL_DEFAULTS if k in options}
     engine_options = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}
     try:
         provider = cls(**options)
-    except TypeError as exc:
-        params = [p for p in inspect.signature(cls).parameters if p not in ("self", "kwargs")]
+    except TypeError as exc:  # a parameter the signature shows but the class refuses
         raise ConfigurationError(
             f"provider {provider_name!r} does not take these options: {exc}; "
-            f"it takes: {', '.join(params) or 'none'}"
+            f"it takes: {', '.join(provider_params) or 'none'}"
         ) from None
     info = provider.model_info(model_name or cls.default_model)
     made = Embedder(provider, info, **call_defaults, **engine_options)
@@ -246,6 +282,42 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
     from embedplug.cache import CachedEmbedder
 
     return CachedEmbedder(made, cache)
+
+
+def _provider_parameters(cls: type[Provider]) -> list[str]:
+    """The keyword options a provider class takes: its ``__init__``'s, and those of the
+    bases its ``**kwargs`` go on to (never the ``**kwargs`` name itself)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if klass is object or init is None:
+            continue
+        params = list(inspect.signature(init).parameters.values())
+        for param in params[1:]:
+            keyword = param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+            if keyword and param.name not in names:
+                names.append(param.name)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _unknown_options(
+    where: str, unknown: Collection[str], provider: str, own: Sequence[str], common: Sequence[str]
+) -> str:
+    """The message for misspelt options: each with a close match if any, then the valid ones."""
+    valid = list(dict.fromkeys([*own, *common]))
+    parts = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, valid, n=1)
+        parts.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    plural = "s" if len(parts) > 1 else ""
+    own_text = ", ".join(own) or "none"
+    common_text = ", ".join(o for o in common if o not in own)
+    return (
+        f"{where}: unknown option{plural} {', '.join(parts)}; provider {provider!r} "
+        f"takes: {own_text}; and every {where} takes: {common_text}"
+    )
 
 
 def embed(

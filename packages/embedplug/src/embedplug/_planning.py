@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from embedplug._long_inputs import LongInputPlan, apply_policy, utf8_length
 from embedplug.errors import InvalidInputError
 from embedplug.provider import Batch, Modality, ModelInfo
-from embedplug.types import EmbeddingType, Image, Input, InputType, Mixed, input_kind
+from embedplug.types import EmbeddingType, Image, Input, InputType, LongInputs, Mixed, input_kind
+
+if TYPE_CHECKING:
+    from embedplug.provider import Tokenizer
 
 # JSON overhead per item (quotes, commas, content-block keys) in payload estimates.
 _ITEM_OVERHEAD = 64
@@ -55,6 +59,9 @@ class Plan:
     truncate_to: int | None
     expected_dimensions: int | None
     options: dict[str, Any] = field(default_factory=dict)
+    long_inputs: LongInputPlan | None = None
+    """Set when the long-input policy cut or split inputs: ``batches`` then hold the
+    inputs as sent, and ``long_inputs.finish`` turns the result back into the caller's."""
 
 
 def _modality(item: Input) -> Modality:
@@ -87,6 +94,7 @@ def validate(
         if type(item) is str and text_ok:  # the common case, kept cheap
             if not item or item.isspace():
                 raise InvalidInputError("empty or whitespace-only text", position=position)
+            utf8_length(item, position)  # a lone surrogate cannot be sent
             if max_chars is not None and len(item) > max_chars:
                 raise InvalidInputError(
                     f"text of {len(item)} characters; model {model.name!r} takes at most "
@@ -116,6 +124,7 @@ def _validate_item(position: int, item: Input, model: ModelInfo) -> None:
         if isinstance(part, str):
             if not part.strip():
                 raise InvalidInputError("empty or whitespace-only text", position=position)
+            utf8_length(part, position)
             if model.max_chars_per_item is not None and len(part) > model.max_chars_per_item:
                 raise InvalidInputError(
                     f"text of {len(part)} characters; model {model.name!r} takes at most "
@@ -146,15 +155,36 @@ def plan_batches(
     embedding_types: Sequence[EmbeddingType],
     options: dict[str, Any],
     max_items: int | None = None,
+    long_inputs: LongInputs = "error",
+    tokenizer: Tokenizer | None = None,
+    server_truncates: bool = False,
 ) -> Plan:
     """Validate, then split ``inputs`` into batches that respect every limit of ``model``.
 
-    Batches hold one kind of input each (text, image or mixed), so that a
-    provider can map a batch to one request shape; order is restored from
-    ``positions`` afterwards.
+    Texts over ``model.max_tokens_per_item`` are refused, cut or split first,
+    as ``long_inputs`` says (see ``embedplug._long_inputs``). Batches hold one
+    kind of input each (text, image or mixed), so that a provider can map a
+    batch to one request shape; order is restored from ``positions`` afterwards.
     """
-    validate(inputs, model, input_type=input_type, dimensions=dimensions)
     requested = list(embedding_types)
+    inputs, long_plan = apply_policy(
+        inputs,
+        model,
+        long_inputs,
+        tokenizer=tokenizer,
+        server_truncates=server_truncates,
+        requested_types=requested,
+    )
+    try:
+        validate(inputs, model, input_type=input_type, dimensions=dimensions)
+    except InvalidInputError as exc:
+        if long_plan is None or exc.position is None or long_plan.origin is None:
+            raise
+        message = str(exc).removeprefix(f"input {exc.position}: ")
+        raise InvalidInputError(message, position=long_plan.caller_position(exc.position)) from None
+    chunked = long_plan is not None and long_plan.origin is not None
+    if chunked and EmbeddingType.FLOAT not in requested:  # chunks are combined as floats
+        requested.append(EmbeddingType.FLOAT)
     width = dimensions or model.dimensions
     packed = [t.value for t in requested if t.packed]
     if packed and width and width % 8:
@@ -237,6 +267,7 @@ def plan_batches(
         truncate_to=truncate_to,
         expected_dimensions=expected,
         options=dict(options),
+        long_inputs=long_plan,
     )
 
 

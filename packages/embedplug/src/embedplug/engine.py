@@ -46,6 +46,7 @@ from embedplug.types import (
     EmbeddingType,
     Input,
     InputType,
+    LongInputs,
     Mixed,
     Usage,
 )
@@ -218,16 +219,22 @@ class Engine:
         dimensions: int | None = None,
         embedding_types: Sequence[EmbeddingType] = (EmbeddingType.FLOAT,),
         options: dict[str, Any] | None = None,
+        long_inputs: LongInputs = "error",
     ) -> Plan:
         """Validate and batch ``inputs`` without sending anything."""
+        options = options or {}
+        limited = self.model.max_tokens_per_item is not None
         return plan_batches(
             self.provider.prepare(list(inputs), self.model),
             self.model,
             input_type=input_type,
             dimensions=dimensions,
             embedding_types=embedding_types,
-            options=options or {},
+            options=options,
             max_items=self.max_batch_size,
+            long_inputs=long_inputs,
+            tokenizer=self.provider.tokenizer(self.model) if limited else None,
+            server_truncates=limited and self.provider.truncates_long_inputs(self.model, options),
         )
 
     # ------------------------------------------------------------------ sync
@@ -589,10 +596,14 @@ class Engine:
             usage=usage,
             meta=meta,
         )
+        if plan.long_inputs is not None:  # back to the caller's inputs: chunks combined
+            embedding = plan.long_inputs.finish(embedding)
         if state.errors:
             if len(plan.batches) == 1:
                 raise next(iter(state.errors.values()))
             failed = sorted(p for number in state.errors for p in plan.batches[number].positions)
+            if plan.long_inputs is not None:
+                failed = plan.long_inputs.caller_positions(failed)
             raise BatchFailedError(state.errors, failed, embedding)
         return embedding
 

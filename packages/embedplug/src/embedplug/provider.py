@@ -17,7 +17,7 @@ import abc
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from embedplug.errors import ProviderError, UnknownModelError, error_for_status
 from embedplug.types import EmbeddingType, Input, InputType, Usage
@@ -35,6 +35,7 @@ __all__ = [
     "Modality",
     "ModelInfo",
     "Provider",
+    "Tokenizer",
 ]
 
 
@@ -121,6 +122,18 @@ class ModelInfo:
         return dims == self.dimensions
 
 
+@runtime_checkable
+class Tokenizer(Protocol):
+    """An exact, offline tokenizer for one model."""
+
+    #: Tokens the model adds to every input (e.g. [CLS] and [SEP]: 2).
+    special_tokens: int
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) character offsets in ``text`` of each token, in order,
+        special tokens excluded."""
+
+
 @dataclass
 class Batch:
     """One call's worth of inputs, planned by the engine.
@@ -163,6 +176,9 @@ class Provider(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     default_model: ClassVar[str]
+    #: Per-call options ``build_request`` / ``embed_batch`` read from ``batch.options``;
+    #: ``embed(..., other=...)`` with a name not listed is refused before any request.
+    call_options: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     @abc.abstractmethod
@@ -192,6 +208,19 @@ class Provider(abc.ABC):
     def prepare(self, inputs: list[Input], model: ModelInfo) -> list[Input]:
         """Adjust inputs before validation (e.g. resize images); the default returns them as is."""
         return inputs
+
+    def tokenizer(self, model: ModelInfo) -> Tokenizer | None:
+        """An exact offline tokenizer for ``model``, or None (the default): the engine then
+        uses a bound that never refuses an input that fits."""
+        return None
+
+    def truncates_long_inputs(self, model: ModelInfo, options: Mapping[str, Any]) -> bool:
+        """Whether the server itself accepts and cuts inputs over ``model.max_tokens_per_item``
+        under these call options (default False: the limit is hard, the server refuses).
+
+        When True, ``long_inputs="error"`` sends such inputs instead of refusing them.
+        """
+        return False
 
     def model_info(self, model: str) -> ModelInfo:
         """The ``ModelInfo`` for ``model``; raises ``UnknownModelError`` by default."""

@@ -30,6 +30,7 @@ __all__ = [
     "ImageFormat",
     "Input",
     "InputType",
+    "LongInputs",
     "Mixed",
     "Usage",
 ]
@@ -267,6 +268,11 @@ class Mixed:
 
 Input = str | Image | Mixed
 """One thing to embed: a text, an image, or a mixed list of both."""
+
+LongInputs = Literal["error", "truncate", "chunk"]
+"""What to do with a text over the model's ``max_tokens_per_item``: refuse it before any
+request (``error``, the default), cut it to fit (``truncate``), or embed it in pieces
+and average their vectors weighted by length (``chunk``)."""
 
 
 def normalize_inputs(inputs: Input | Sequence[Input | Sequence[str | Image]]) -> list[Input]:

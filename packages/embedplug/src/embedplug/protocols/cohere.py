@@ -10,6 +10,7 @@ bit_depth) and ``meta.billed_units`` (``input_tokens``, ``images``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import httpx
@@ -17,7 +18,7 @@ import orjson
 
 from embedplug.errors import InvalidInputError, ResponseFormatError
 from embedplug.protocols._decode import decode_base64_rows, decode_rows, dtype_of
-from embedplug.provider import Batch, BatchResult, HTTPProvider
+from embedplug.provider import Batch, BatchResult, HTTPProvider, ModelInfo
 from embedplug.types import EmbeddingType, Image, InputType, Mixed, Usage
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class CohereV2Provider(HTTPProvider):
     path: ClassVar[str] = "/v2/embed"
     content_mode: ClassVar[Literal["auto", "inputs"]] = "auto"
     base64_transport: ClassVar[bool] = True
+    call_options: ClassVar[frozenset[str]] = frozenset({"truncate", "max_tokens"})
 
     def __init__(
         self,
@@ -76,6 +78,11 @@ class CohereV2Provider(HTTPProvider):
                 f"truncate must be one of {', '.join(_TRUNCATE)}, not {value!r}"
             )
         return upper
+
+    def truncates_long_inputs(self, model: ModelInfo, options: Mapping[str, Any]) -> bool:
+        """True unless ``truncate="NONE"``: the server cuts long inputs (``END`` by default)."""
+        truncate = self._check_truncate(options.get("truncate")) or self.truncate
+        return truncate != "NONE"
 
     def wire_types(self, batch: Batch) -> list[str]:
         """The ``embedding_types`` values to ask for."""

@@ -44,6 +44,7 @@ class OpenAIEmbeddingsProvider(HTTPProvider):
     default_encoding_format: ClassVar[EncodingFormat] = "base64"
     base64_value: ClassVar[str] = "base64"
     float_value: ClassVar[str | None] = "float"
+    call_options: ClassVar[frozenset[str]] = frozenset({"encoding_format", "user"})
 
     def __init__(
         self,
