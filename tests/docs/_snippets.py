@@ -8,6 +8,7 @@ lines (see ``test_docs_examples``).
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -264,3 +265,37 @@ def shell_script(snippet: Snippet) -> str:
         ]
         out.append(" && ".join(kept))
     return "\n".join(out) + "\n"
+
+
+# -- printed values -----------------------------------------------------------------------
+
+_PRINT = re.compile(r"^(?P<indent>\s*)print\((?P<args>.*)\)\s*#\s*(?P<expected>.+?)\s*$")
+_VALUE_START = re.compile(r"""^([\[({'"\d-]|True\b|False\b|None\b)""")
+PRINT_CHECK = "__docs_print__"
+
+
+def checked_prints(source: str) -> str:
+    """``print(x)  # (2, 384)``: the comment, when it reads as a value, is what must print.
+
+    Each such line becomes a call of ``__docs_print__(expected, x)``, which prints
+    as ``print`` does and fails when the text differs. Comments that read as prose
+    (``# the kitten``) are left alone.
+    """
+    lines = source.split("\n")
+    for number, line in enumerate(lines):
+        found = _PRINT.match(line)
+        if found is None or not _VALUE_START.match(found["expected"]):
+            continue
+        try:
+            ast.parse(f"print({found['args']})")
+        except SyntaxError:
+            continue
+        lines[number] = f"{found['indent']}{PRINT_CHECK}({found['expected']!r}, {found['args']})"
+    return "\n".join(lines)
+
+
+def docs_print(expected: str, *args: object) -> None:
+    """``print(*args)``, then check the printed text is ``expected``."""
+    text = " ".join(str(a) for a in args)
+    print(text)
+    assert text == expected, f"printed {text!r}, the docs say {expected!r}"

@@ -52,18 +52,30 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _snippets import ROOT, Chain, Snippet, all_snippets, chains, shell_script
+from _snippets import (
+    PRINT_CHECK,
+    ROOT,
+    Chain,
+    Snippet,
+    all_snippets,
+    chains,
+    checked_prints,
+    docs_print,
+    shell_script,
+)
 from _stubs import provider_stubs
 
 MAX_NO_RUN = 5
 SNIPPETS = all_snippets()
 CHAINS = chains(SNIPPETS)
 BIN = str(Path(sys.executable).parent)
+OUR_MODULES = r"(embedplug|langchain_embedplug|llama_index\.embeddings\.embedplug)(\.|$)"
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +100,13 @@ def doc_env(
 
 def run_python(snippet: Snippet, namespace: dict[str, Any]) -> None:
     """Exec a block; line numbers in a traceback are those of the Markdown file."""
-    code = compile("\n" * (snippet.line - 1) + snippet.source, str(snippet.path), "exec")
-    exec(code, namespace)
+    source = "\n" * (snippet.line - 1) + checked_prints(snippet.source)
+    code = compile(source, str(snippet.path), "exec")
+    with warnings.catch_warnings():
+        # as in a script: other libraries' warnings print; embedplug's own still fail the test
+        warnings.simplefilter("default")
+        warnings.filterwarnings("error", module=OUR_MODULES)
+        exec(code, namespace)
 
 
 def run_shell(snippet: Snippet, env: dict[str, str], cwd: Path) -> None:
@@ -109,12 +126,17 @@ def run_shell(snippet: Snippet, env: dict[str, str], cwd: Path) -> None:
 
 
 def run_chain(chain: Chain, env: dict[str, str], cwd: Path) -> None:
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    for snippet in chain.snippets:
-        if snippet.language == "python":
-            run_python(snippet, namespace)
-        else:
-            run_shell(snippet, env, cwd)
+    namespace: dict[str, Any] = {"__name__": "__main__", PRINT_CHECK: docs_print}
+    try:
+        for snippet in chain.snippets:
+            if snippet.language == "python":
+                run_python(snippet, namespace)
+            else:
+                run_shell(snippet, env, cwd)
+    finally:
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():  # a script's Ray ends with the script
+            ray.shutdown()
 
 
 @pytest.mark.parametrize("chain", CHAINS, ids=[c.where for c in CHAINS])
