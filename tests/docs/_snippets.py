@@ -82,7 +82,8 @@ def parse(path: Path) -> list[Snippet]:
         language = str(region.lexemes["info"]).strip().split(" ")[0].lower()
         snippet = Snippet(path, document.text.count("\n", 0, start) + 1, language, str(source))
         for end, text in markers.items():
-            if end <= region.start and not document.text[end : region.start].strip():
+            between = document.text[end : region.start] if end <= region.start else "x"
+            if re.fullmatch(r"\s*(--+>)?\s*", between):  # the lexer's end stops before -->
                 found = _MARKER_TEXT.fullmatch(text)
                 if found is None:
                     raise ValueError(f"{snippet.where}: unknown marker <!-- docs: {text} -->")
