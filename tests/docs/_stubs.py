@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
-from embedplug.testing import StubServer
+from embedplug.testing import OpenAIVariant, StubServer
 from embedplug.testing._cohere_jobs import CohereJobsStub
 
 KEYS = {
@@ -16,6 +16,23 @@ KEYS = {
     "nugen": "docs-nugen-key",
     "ig1": "docs-ig1-key",
 }
+
+
+class DocsOpenAIVariant(OpenAIVariant):
+    """OpenAI's models, plus the open models the docs serve from a self-hosted server.
+
+    Their real vector length, so that a page declaring ``dimensions=1024`` for
+    bge-m3 holds against the stub as against vLLM or TEI.
+    """
+
+    name = "docs-openai"
+    model_dimensions: ClassVar[Mapping[str, int]] = {
+        **OpenAIVariant.model_dimensions,
+        "BAAI/bge-m3": 1024,
+        "BAAI/bge-large-en-v1.5": 1024,
+        "nomic-embed-text": 768,
+        "intfloat/e5-large-v2": 1024,
+    }
 
 
 class IG1Stub(StubServer):
@@ -41,7 +58,7 @@ class IG1Stub(StubServer):
 def provider_stubs() -> Iterator[dict[str, str]]:
     """Start every stub; yield the environment that points each provider at its stub."""
     servers = {
-        "openai": StubServer("openai", api_key=KEYS["openai"]),
+        "openai": StubServer(DocsOpenAIVariant(), api_key=KEYS["openai"]),
         "cohere": CohereJobsStub(api_key=KEYS["cohere"], job_polls=1, validation_polls=0),
         "heroku": StubServer("heroku", api_key=KEYS["heroku"]),
         "nugen": StubServer("nugen", api_key=KEYS["nugen"]),
