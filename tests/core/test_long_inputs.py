@@ -21,8 +21,8 @@ from embedplug._api import Embedder
 from embedplug._long_inputs import MARGIN_TOKENS, MAX_BYTES_PER_TOKEN
 from embedplug._quantize import quantize
 from embedplug.errors import InvalidInputError
-from embedplug.provider import ModelInfo, Tokenizer
-from embedplug.types import EmbeddingType
+from embedplug.provider import Modality, ModelInfo, Tokenizer
+from embedplug.types import EmbeddingType, Image, Mixed
 
 MakeEmbedder = Callable[..., tuple[Any, Any]]
 FakeVector = Callable[[str, int], Any]
@@ -294,3 +294,41 @@ def test_the_llamaindex_adapter_passes_the_policy_on() -> None:
 
     embedding = EmbedplugEmbedding(model="local:all-minilm-l6-v2", long_inputs="chunk")
     assert embedding.embedder.long_inputs == "chunk"
+
+
+# ---------------------------------------------------------------- images and mixed inputs
+
+MULTIMODAL = ModelInfo(
+    name="mm-limit",
+    dimensions=64,
+    modalities=frozenset({Modality.TEXT, Modality.IMAGE, Modality.MIXED}),
+    max_tokens_per_item=100,
+)
+
+
+def test_chunk_among_images_keeps_every_input_in_place(
+    make_embedder: MakeEmbedder, png_bytes: bytes
+) -> None:
+    embedder, server = make_embedder(MULTIMODAL, protocol="cohere")
+    image = Image.from_bytes(png_bytes)
+    result = embedder.embed([image, "word " * 200, "x"], long_inputs="chunk")
+    assert [len(b.get("texts") or b.get("images")) for b in server.bodies] == [1, 14]
+    assert result.embeddings.shape == (3, 64)
+    assert result.meta["chunks"] == [1, 13, 1]
+    alone = embedder.embed([image]).embeddings[0]
+    np.testing.assert_array_equal(result.embeddings[0], alone)
+
+
+def test_a_mixed_input_surely_over_a_hard_limit_is_refused_under_every_policy(
+    make_embedder: MakeEmbedder, png_bytes: bytes
+) -> None:
+    embedder, server = make_embedder(MULTIMODAL, protocol="cohere")
+    item = Mixed(["token " * 40_000, Image.from_bytes(png_bytes)])
+    for policy in ("error", "truncate", "chunk"):
+        with pytest.raises(InvalidInputError) as info:
+            embedder.embed(["fine", item], long_inputs=policy, truncate="NONE")
+        assert info.value.position == 1
+    assert "does not cut mixed inputs" in str(info.value)
+    assert server.requests == []
+    embedder.embed([item])  # the server truncates by default: sent
+    assert len(server.requests) == 1

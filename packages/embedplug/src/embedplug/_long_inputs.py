@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from embedplug.errors import InvalidInputError
 from embedplug.types import EmbeddingResult, EmbeddingType, Input, LongInputs, Mixed
@@ -169,31 +169,60 @@ def apply_policy(
     if limit is None:
         return list(inputs), None
     counter = _Counter(limit, tokenizer, int(model.extra.get("max_bytes_per_token", 0)))
+    # Most texts are far below any limit: only the others, and mixed inputs, need a look.
+    quick = counter.budget // 4  # characters that surely fit: 4 UTF-8 bytes a character at most
+    try:
+        # all texts (an image or mixed input has no len: TypeError), all short: the usual case
+        if max(map(len, cast("Sequence[str]", inputs)), default=0) <= quick:
+            return list(inputs), None
+    except TypeError:
+        pass
+    suspects = [
+        p
+        for p, item in enumerate(inputs)
+        if (isinstance(item, str) and len(item) > quick) or isinstance(item, Mixed)
+    ]
+    if not suspects:
+        return list(inputs), None
     plan = LongInputPlan(policy=policy, total=len(inputs), requested_types=list(requested_types))
     if server_truncates:
         plan.truncated_by = "server"
-    out: list[Input] = []
-    origin: list[int] = []
-    weights: list[float] = []
-    chunks: list[int] = []
-    chunked = False
-    for position, item in enumerate(inputs):
-        pieces: list[tuple[Input, float]] = [(item, 1.0)]
-        if isinstance(item, str):
-            pieces = _apply_to_text(item, position, counter, policy, server_truncates, plan)
-            if policy == "chunk" and pieces != [(item, 1.0)]:
-                chunked = True
-        elif isinstance(item, Mixed):
-            _check_mixed(item, position, counter, policy, server_truncates, model)
-        out.extend(p for p, _ in pieces)
-        origin.extend([position] * len(pieces))
-        weights.extend(w for _, w in pieces)
-        chunks.append(len(pieces))
-    if chunked:
-        plan.origin, plan.weights, plan.chunks = origin, weights, chunks
+    out = list(inputs)
+    split: dict[int, list[tuple[Input, float]]] = {}
+    for position in suspects:
+        item = inputs[position]
+        if isinstance(item, Mixed):
+            _check_mixed(item, position, counter, policy, server_truncates)
+            continue
+        assert isinstance(item, str)
+        pieces = _apply_to_text(item, position, counter, policy, server_truncates, plan)
+        if policy == "chunk" and pieces != [(item, 1.0)]:
+            split[position] = pieces
+        else:
+            out[position] = pieces[0][0]
+    if split:
+        _expand(plan, out, split)
     elif not plan.truncated:
         return out, None
     return out, plan
+
+
+def _expand(
+    plan: LongInputPlan, out: list[Input], split: dict[int, list[tuple[Input, float]]]
+) -> None:
+    """Replace each split input of ``out`` by its pieces, and record where each came from."""
+    expanded: list[Input] = []
+    origin: list[int] = []
+    weights: list[float] = []
+    chunks: list[int] = []
+    for position, item in enumerate(out):
+        pieces = split.get(position) or [(item, 1.0)]
+        expanded.extend(p for p, _ in pieces)
+        origin.extend([position] * len(pieces))
+        weights.extend(w for _, w in pieces)
+        chunks.append(len(pieces))
+    out[:] = expanded
+    plan.origin, plan.weights, plan.chunks = origin, weights, chunks
 
 
 def _apply_to_text(
@@ -225,12 +254,7 @@ def _apply_to_text(
 
 
 def _check_mixed(
-    item: Mixed,
-    position: int,
-    counter: _Counter,
-    policy: LongInputs,
-    server_truncates: bool,
-    model: ModelInfo,
+    item: Mixed, position: int, counter: _Counter, policy: LongInputs, server_truncates: bool
 ) -> None:
     """A mixed input cannot be cut: refuse it (under any policy) only when surely too long."""
     if server_truncates:

@@ -94,7 +94,8 @@ def validate(
         if type(item) is str and text_ok:  # the common case, kept cheap
             if not item or item.isspace():
                 raise InvalidInputError("empty or whitespace-only text", position=position)
-            utf8_length(item, position)  # a lone surrogate cannot be sent
+            if not item.isascii():
+                utf8_length(item, position)  # a lone surrogate cannot be sent
             if max_chars is not None and len(item) > max_chars:
                 raise InvalidInputError(
                     f"text of {len(item)} characters; model {model.name!r} takes at most "
