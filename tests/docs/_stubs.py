@@ -59,7 +59,7 @@ def provider_stubs() -> Iterator[dict[str, str]]:
     """Start every stub; yield the environment that points each provider at its stub."""
     servers = {
         "openai": StubServer(DocsOpenAIVariant(), api_key=KEYS["openai"]),
-        "cohere": CohereJobsStub(api_key=KEYS["cohere"], job_polls=1, validation_polls=0),
+        "cohere": CohereJobsStub(api_key=KEYS["cohere"], job_polls=0, validation_polls=0),
         "heroku": StubServer("heroku", api_key=KEYS["heroku"]),
         "nugen": StubServer("nugen", api_key=KEYS["nugen"]),
         "ig1": IG1Stub(api_key=KEYS["ig1"]),
