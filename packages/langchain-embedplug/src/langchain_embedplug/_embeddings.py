@@ -123,7 +123,8 @@ class EmbedplugEmbeddings(Serializable, Embeddings):
     document_input_type: InputType | None = InputType.SEARCH_DOCUMENT
     """The input type ``embed_documents`` sends (same rules as ``query_input_type``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a ValidationError would print the keywords, the key among them
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     if TYPE_CHECKING:
         # The signature callers and type checkers see: strings for the enums and

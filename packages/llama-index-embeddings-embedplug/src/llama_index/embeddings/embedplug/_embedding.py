@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 from llama_index.core.embeddings import MultiModalEmbedding
 from llama_index.core.schema import ImageType
 
@@ -201,6 +201,9 @@ class EmbedplugEmbedding(MultiModalEmbedding):
         default_factory=dict,
         description="Options passed to embedplug.embedder, without secrets.",
     )
+
+    # a ValidationError would print the input it was given, which may hold the key
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     _embedder: Embedder = PrivateAttr()
     _query_type: InputType | None = PrivateAttr(default=None)
