@@ -226,7 +226,9 @@ class _JobsBase:
         return response
 
     def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
-        return transport_error(exc, "cohere")
+        error = transport_error(exc, "cohere")
+        self._provider.redact_error(error)
+        return error
 
     def _get_dataset_flow(self, dataset_id: str) -> Flow[Dataset]:
         response = yield _Send(self._protocol.get_dataset(dataset_id))
@@ -575,6 +577,9 @@ class EmbedJobsClient(_JobsBase):
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
+                except EmbedplugError as exc:  # a flow's own error may quote an answer
+                    self._provider.redact_error(exc)
+                    raise
                 reply, error = None, None
                 try:
                     if isinstance(op, _Sleep):
@@ -824,6 +829,9 @@ class AsyncEmbedJobsClient(_JobsBase):
                 except StopIteration as stop:
                     result: T = stop.value
                     return result
+                except EmbedplugError as exc:  # a flow's own error may quote an answer
+                    self._provider.redact_error(exc)
+                    raise
                 reply, error = None, None
                 try:
                     if isinstance(op, _Sleep):

@@ -316,7 +316,9 @@ class Engine:
             try:
                 response = self._sync_client().send(request)
             except httpx.HTTPError as exc:
-                raise transport_error(exc, provider.name) from exc
+                error = transport_error(exc, provider.name)
+                provider.redact_error(error)
+                raise error from exc
         return self._handle(response, state.plan, batch)
 
     def _sync_client(self) -> httpx.Client:
@@ -395,7 +397,9 @@ class Engine:
             try:
                 response = await client.send(request)
             except httpx.HTTPError as exc:
-                raise transport_error(exc, provider.name) from exc
+                error = transport_error(exc, provider.name)
+                provider.redact_error(error)
+                raise error from exc
         return self._handle(response, state.plan, batch)
 
     async def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
@@ -452,6 +456,14 @@ class Engine:
         return total
 
     def _handle(self, response: httpx.Response, plan: Plan, batch: Batch) -> BatchResult:
+        """The batch's checked result, or the provider's error with its secrets redacted."""
+        try:
+            return self._parse(response, plan, batch)
+        except EmbedplugError as exc:
+            self.provider.redact_error(exc)  # before anything raises or logs it
+            raise
+
+    def _parse(self, response: httpx.Response, plan: Plan, batch: Batch) -> BatchResult:
         provider = self._http_provider()
         if not response.is_success:
             raise provider.parse_error(response)

@@ -39,6 +39,13 @@ __all__ = [
 ]
 
 
+_SECRET_HEADER_WORDS = ("key", "token", "secret", "auth", "password", "cookie")
+
+
+def _is_secret_header(name: str, listed: frozenset[str]) -> bool:
+    return name in listed or any(word in name for word in _SECRET_HEADER_WORDS)
+
+
 class Modality(str, enum.Enum):
     """What a model can embed."""
 
@@ -229,6 +236,22 @@ class Provider(abc.ABC):
                 return info
         raise UnknownModelError(self.name, model, [m.name for m in self.known_models()])
 
+    def secrets(self) -> list[str]:
+        """Every secret this instance holds (keys, secret header values). Errors and log
+        records never show them: see ``redact_error``. The default holds none."""
+        return []
+
+    def redact_error(self, error: BaseException) -> None:
+        """Replace every one of ``secrets()`` in ``error`` (and fragments and masked echoes
+        of them, as a provider may send back) by ``[REDACTED]``, in place.
+
+        The engine and the embed-jobs client apply it to every error a provider
+        gives before it is raised or logged; a provider need only list its secrets.
+        """
+        from embedplug._redact import Redactor, redact_error
+
+        redact_error(error, Redactor(self.secrets()))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
@@ -255,6 +278,11 @@ class HTTPProvider(Provider):
     base_url_env: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str | None] = None
     api_key_required: ClassVar[bool] = True
+    #: Header names (lower case) whose values are secrets, besides any name that contains
+    #: ``key``, ``token``, ``secret``, ``auth``, ``password`` or ``cookie``.
+    secret_headers: ClassVar[frozenset[str]] = frozenset(
+        {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"}
+    )
 
     def __init__(
         self,
@@ -282,6 +310,9 @@ class HTTPProvider(Provider):
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.max_concurrency = max_concurrency
+        from embedplug._redact import install_log_filter
+
+        install_log_filter(self)  # httpcore logs response headers at DEBUG
 
     base_url: str
     api_key: SecretStr | None
@@ -307,17 +338,30 @@ class HTTPProvider(Provider):
         Raise ``ResponseFormatError`` when the answer breaks the protocol.
         """
 
+    def secrets(self) -> list[str]:
+        """The key, and each secret header's value (whole, and without its auth scheme)."""
+        found = [self.api_key.get_secret_value()] if self.api_key is not None else []
+        for name, value in self.headers.items():
+            if _is_secret_header(name.lower(), self.secret_headers) and value:
+                found.append(value)
+                credentials = value.partition(" ")[2]
+                if credentials.strip():
+                    found.append(credentials.strip())
+        return found
+
     def parse_error(self, response: httpx.Response) -> ProviderError:
-        """Turn a non-2xx response into the matching ``ProviderError``."""
+        """Turn a non-2xx response into the matching ``ProviderError``, secrets redacted."""
         from embedplug._http import error_message, request_id, retry_after_seconds
 
-        return error_for_status(
+        error = error_for_status(
             response.status_code,
             error_message(response),
             provider=self.name,
             request_id=request_id(response),
             retry_after=retry_after_seconds(response.headers),
         )
+        self.redact_error(error)
+        return error
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
