@@ -738,10 +738,10 @@ DOCUMENTED = [
     (404, embedplug.NotFoundError, False),
     (422, embedplug.BadRequestError, False),
     (429, embedplug.RateLimitError, True),
-    (498, embedplug.BadRequestError, False),
-    (499, embedplug.BadRequestError, False),
+    (498, embedplug.InvalidTokenError, False),
+    (499, embedplug.ClientClosedRequestError, False),
     (500, embedplug.ServerError, True),
-    (501, embedplug.BadRequestError, False),
+    (501, embedplug.NotImplementedByProviderError, False),
     (503, embedplug.ServerError, True),
     (504, embedplug.ServerError, True),
 ]

@@ -29,6 +29,7 @@ import httpx
 import numpy as np
 import orjson
 
+from embedplug._http import raise_for_envelope
 from embedplug.errors import InvalidInputError, ResponseFormatError
 from embedplug.protocols._decode import decode_rows
 from embedplug.types import EmbeddingType, InputType, Usage, coerce_embedding_types
@@ -262,6 +263,7 @@ class JobsProtocol:
 
     def parse_upload(self, response: httpx.Response) -> str:
         body = self._json(response)
+        raise_for_envelope(body, response, provider=_PROVIDER, expected="id")
         dataset_id = body.get("id") if isinstance(body, dict) else None
         if not dataset_id:
             raise _bad("the dataset upload answer has no 'id'")
@@ -272,6 +274,7 @@ class JobsProtocol:
 
     def parse_create(self, response: httpx.Response) -> str:
         body = self._json(response)
+        raise_for_envelope(body, response, provider=_PROVIDER, expected="job_id")
         job_id = body.get("job_id") if isinstance(body, dict) else None
         if not job_id:
             raise _bad("the embed job answer has no 'job_id'")

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from embedplug.errors import (
+    _ERROR_CODE_STATUSES,
     ConnectionFailedError,
+    ErrorEnvelopeError,
     ProviderError,
     ResponseFormatError,
     TimeoutError,
+    error_for_status,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +81,74 @@ def error_message(response: httpx.Response) -> str:
         text = response.text.strip() if response.content else ""
         return text[:500] or response.reason_phrase or f"HTTP {response.status_code}"
     return (_message_from(body) or str(body))[:2000]
+
+
+_MESSAGE_KEYS = ("message", "detail", "error_message", "errorMessage")
+_STATUS_KEYS = ("status", "status_code", "statusCode", "http_status", "code")
+_CODE_KEYS = ("code", "type", "status", "error_code", "errorCode")
+
+
+def _envelope_status(parts: list[Mapping[str, Any]]) -> int | None:
+    """The HTTP status an error body states, as a number, else through a known code."""
+    for part in parts:
+        for key in _STATUS_KEYS:
+            value = part.get(key)
+            if isinstance(value, str) and value.isdigit():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and 400 <= value < 600:
+                return value
+    for part in parts:
+        for key in _CODE_KEYS:
+            value = part.get(key)
+            if isinstance(value, str) and value.lower() in _ERROR_CODE_STATUSES:
+                return _ERROR_CODE_STATUSES[value.lower()]
+    return None
+
+
+def envelope_error(
+    payload: Any, response: httpx.Response, *, provider: str, expected: str | None
+) -> ProviderError | None:
+    """The error a 2xx answer carries instead of its result, or ``None``.
+
+    An error envelope is a JSON object without the ``expected`` field (any
+    object, when ``expected`` is None) that has a non-empty ``error``, or a
+    ``message`` / ``detail``. The class comes from the status or code the
+    envelope states (``{"error": {"code": 429}}``, ``"code": "invalid_api_key"``),
+    through the same table as HTTP statuses; with none, it is an
+    ``ErrorEnvelopeError``. Either way the message is the provider's own.
+    """
+    if not isinstance(payload, Mapping):
+        return None
+    if expected is not None and payload.get(expected) is not None:
+        return None
+    inner = payload.get("error")
+    if not inner and not any(payload.get(key) for key in _MESSAGE_KEYS):
+        return None
+    message = (_message_from(payload) or str(payload))[:2000]
+    parts = [inner, payload] if isinstance(inner, Mapping) else [payload]
+    status = _envelope_status(parts)
+    rid = request_id(response)
+    where = f"error in an HTTP {response.status_code} answer"
+    if status is None:
+        return ErrorEnvelopeError(
+            f"{message} ({where})", provider=provider, status=response.status_code, request_id=rid
+        )
+    return error_for_status(
+        status,
+        f"{message} ({where})",
+        provider=provider,
+        request_id=rid,
+        retry_after=retry_after_seconds(response.headers),
+    )
+
+
+def raise_for_envelope(
+    payload: Any, response: httpx.Response, *, provider: str, expected: str | None
+) -> None:
+    """Raise ``envelope_error(...)`` if the answer is an error envelope."""
+    error = envelope_error(payload, response, provider=provider, expected=expected)
+    if error is not None:
+        raise error
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -26,7 +26,7 @@ import orjson
 import tenacity
 
 from embedplug import _quantize
-from embedplug._http import request_id, transport_error
+from embedplug._http import envelope_error, request_id, transport_error
 from embedplug._planning import Plan, estimate_tokens, plan_batches
 from embedplug._ratelimit import RateLimiter
 from embedplug.errors import (
@@ -487,6 +487,9 @@ class Engine:
             OverflowError,
             AttributeError,
         ) as exc:
+            envelope = _envelope_error(response, provider.name)  # a parser that missed it
+            if envelope is not None:
+                raise envelope from None
             raise ResponseFormatError(
                 f"malformed response: {type(exc).__name__}: {exc}",
                 batch=batch.number,
@@ -659,6 +662,15 @@ async def _keeper(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
         yield
     finally:
         await client.aclose()
+
+
+def _envelope_error(response: httpx.Response, provider: str) -> ProviderError | None:
+    """The error envelope a 2xx body holds, if it is one, for a parser that failed on it."""
+    try:
+        payload = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
+    return envelope_error(payload, response, provider=provider, expected=None)
 
 
 def _cancelled(exc: BaseException) -> EmbedplugError:

@@ -2,7 +2,12 @@
 
 Catch ``EmbedplugError`` for everything, or a subclass for the level you care
 about. Provider errors carry the provider's name, the HTTP status, the request
-id and the provider's own message; they never carry a key.
+id and the provider's own message; they never carry a key (the provider's
+secrets are redacted before an error is raised or logged).
+
+``error_for_status`` picks the class of an HTTP status from one table
+(``_STATUS_CLASSES``, listed in docs/concepts.md); a status it does not list
+is a ``ServerError`` from 500 up and a ``BadRequestError`` below.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BatchFailedError",
+    "ClientClosedRequestError",
     "ConfigurationError",
     "ConnectionFailedError",
     "EmbedplugError",
+    "ErrorEnvelopeError",
     "InvalidInputError",
+    "InvalidTokenError",
     "NotFoundError",
+    "NotImplementedByProviderError",
     "PermissionDeniedError",
     "PluginLoadError",
     "ProviderError",
@@ -128,6 +137,11 @@ class BadRequestError(ProviderError):
     """400 or 422: the provider refused the request as malformed."""
 
 
+class InvalidTokenError(BadRequestError):
+    """498 (Cohere): the request or the response holds a deny-listed token, a word of the
+    *content* the provider will not process (not a credential). Resending cannot help."""
+
+
 class AuthenticationError(ProviderError):
     """401: the key is missing, wrong or expired."""
 
@@ -138,6 +152,16 @@ class PermissionDeniedError(ProviderError):
 
 class NotFoundError(ProviderError):
     """404: unknown endpoint, model, dataset or job."""
+
+
+class ClientClosedRequestError(ProviderError):
+    """499: the request was cancelled (by the caller, or a proxy on its behalf) before the
+    provider answered. Not a bad request, and not retried: a cancellation is deliberate."""
+
+
+class NotImplementedByProviderError(ProviderError):
+    """501: the provider does not implement what was asked (a feature, a parameter value).
+    Unlike other 5xx it is not transient, so it is not retried."""
 
 
 class RateLimitError(ProviderError):
@@ -151,7 +175,7 @@ class QuotaExceededError(ProviderError):
 
 
 class ServerError(ProviderError):
-    """408, 409 or 5xx: a transient failure on the provider's side; retried."""
+    """408, 409 or 5xx but 501: a transient failure on the provider's side; retried."""
 
     retryable = True
 
@@ -182,6 +206,11 @@ class ResponseFormatError(ProviderError):
         super().__init__(message, **kwargs)
 
 
+class ErrorEnvelopeError(ResponseFormatError):
+    """A 2xx answer whose body is an error (``{"error": {...}}``, ``{"message": ...}``) with
+    no status or code that names a better class; ``message`` is the provider's own."""
+
+
 class BatchFailedError(EmbedplugError):
     """Some batches failed for good; what succeeded is kept.
 
@@ -207,19 +236,62 @@ class BatchFailedError(EmbedplugError):
         )
 
 
-_STATUS_CLASSES: dict[int, type[ProviderError]] = {
+_STATUS_CLASSES: Mapping[int, type[ProviderError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     402: QuotaExceededError,
     403: PermissionDeniedError,
     404: NotFoundError,
-    408: ServerError,
-    409: ServerError,
+    408: ServerError,  # request timeout: transient
+    409: ServerError,  # conflict: transient
     422: BadRequestError,
-    429: RateLimitError,
-    498: BadRequestError,  # Cohere: deny-listed token in the request
-    499: BadRequestError,  # Cohere: cancelled by the user
-    501: BadRequestError,  # not implemented: retrying cannot help
+    429: RateLimitError,  # QuotaExceededError when the message says the quota is spent
+    498: InvalidTokenError,  # Cohere: a deny-listed token in the request or response
+    499: ClientClosedRequestError,  # Cohere: cancelled by the user
+    500: ServerError,
+    501: NotImplementedByProviderError,
+    502: ServerError,
+    503: ServerError,
+    504: ServerError,
+}
+"""The class of each HTTP status; others are ``ServerError`` from 500, else ``BadRequestError``.
+Whether an error is retried is its class's ``retryable``."""
+
+# Error codes and types that providers put in an error body, and the status each means
+# (for an error inside a 2xx answer, which has no status of its own).
+_ERROR_CODE_STATUSES: Mapping[str, int] = {
+    "invalid_request_error": 400,
+    "bad_request": 400,
+    "invalid_request": 400,
+    "invalid_api_key": 401,
+    "authentication_error": 401,
+    "unauthorized": 401,
+    "unauthenticated": 401,
+    "insufficient_quota": 402,
+    "billing_hard_limit_reached": 402,
+    "permission_error": 403,
+    "permission_denied": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "not_found_error": 404,
+    "model_not_found": 404,
+    "rate_limit_exceeded": 429,
+    "rate_limit_error": 429,
+    "too_many_requests": 429,
+    "server_error": 500,
+    "internal_server_error": 500,
+    "internal_error": 500,
+    "api_error": 500,
+    "invalid_argument": 400,
+    "failed_precondition": 400,
+    "resource_exhausted": 429,
+    "not_implemented": 501,
+    "unimplemented": 501,
+    "overloaded_error": 503,
+    "service_unavailable": 503,
+    "unavailable": 503,
+    "timeout": 504,
+    "deadline_exceeded": 504,
 }
 
 _QUOTA_WORDS = ("quota", "insufficient_quota", "budget", "billing", "credit")

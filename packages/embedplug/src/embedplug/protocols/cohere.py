@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import httpx
 import orjson
 
+from embedplug._http import raise_for_envelope
 from embedplug.errors import InvalidInputError, ResponseFormatError
 from embedplug.protocols._decode import decode_base64_rows, decode_rows, dtype_of
 from embedplug.provider import Batch, BatchResult, HTTPProvider, ModelInfo
@@ -132,6 +133,7 @@ class CohereV2Provider(HTTPProvider):
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> BatchResult:
         payload = orjson.loads(response.content)
+        raise_for_envelope(payload, response, provider=self.name, expected="embeddings")
         embeddings = payload.get("embeddings") if isinstance(payload, dict) else None
         if not isinstance(embeddings, dict):
             raise ResponseFormatError("the response has no 'embeddings' object")

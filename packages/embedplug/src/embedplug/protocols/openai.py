@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import httpx
 import orjson
 
+from embedplug._http import raise_for_envelope
 from embedplug.errors import InvalidInputError, ResponseFormatError
 from embedplug.protocols._decode import decode_rows
 from embedplug.provider import Batch, BatchResult, HTTPProvider
@@ -113,6 +114,7 @@ class OpenAIEmbeddingsProvider(HTTPProvider):
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> BatchResult:
         payload = orjson.loads(response.content)
+        raise_for_envelope(payload, response, provider=self.name, expected="data")
         data = payload["data"] if isinstance(payload, dict) else None
         if not isinstance(data, list):
             raise ResponseFormatError("the response has no 'data' list")
