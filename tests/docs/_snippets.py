@@ -271,14 +271,15 @@ def shell_script(snippet: Snippet) -> str:
 # -- printed values -----------------------------------------------------------------------
 
 _PRINT = re.compile(r"^(?P<indent>\s*)print\((?P<args>.*)\)\s*#\s*(?P<expected>.+?)\s*$")
-_VALUE_START = re.compile(r"""^([\[({'"\d-]|True\b|False\b|None\b)""")
+_VALUE_START = re.compile(r"""^([\[({'"\d-]|True\b|False\b|None\b|[A-Z]\w*\()""")
 PRINT_CHECK = "__docs_print__"
 
 
 def checked_prints(source: str) -> str:
     """``print(x)  # (2, 384)``: the comment, when it reads as a value, is what must print.
 
-    The comment may go on after a colon: ``# 0.73 -0.09: paraphrase vs unrelated``.
+    The comment may go on after a colon (``# 0.73 -0.09: paraphrase vs unrelated``)
+    and ``...`` in it stands for any text (``# Usage(input_tokens=..., images=0)``).
 
     Each such line becomes a call of ``__docs_print__(expected, x)``, which prints
     as ``print`` does and fails when the text differs. Comments that read as prose
@@ -301,5 +302,14 @@ def docs_print(expected: str, *args: object) -> None:
     """``print(*args)``, then check the printed text is ``expected``."""
     text = " ".join(str(a) for a in args)
     print(text)
-    ok = text == expected or expected.startswith(text + ":")  # "VALUE: prose" is allowed
-    assert ok, f"printed {text!r}, the docs say {expected!r}"
+    assert _matches(text, expected), f"printed {text!r}, the docs say {expected!r}"
+
+
+def _matches(text: str, expected: str) -> bool:
+    """``expected``, or its part before a ``": "`` (prose follows), with ``...`` as a wildcard."""
+    cuts = [len(expected)] + [m.start() for m in re.finditer(": ", expected)]
+    for cut in cuts:
+        pattern = ".*?".join(re.escape(part) for part in expected[:cut].split("..."))
+        if re.fullmatch(pattern, text, flags=re.DOTALL):
+            return True
+    return False
