@@ -332,3 +332,23 @@ def test_a_mixed_input_surely_over_a_hard_limit_is_refused_under_every_policy(
     assert server.requests == []
     embedder.embed([item])  # the server truncates by default: sent
     assert len(server.requests) == 1
+
+
+def test_a_cache_keeps_truncated_and_chunked_vectors_apart(
+    make_embedder: MakeEmbedder, tmp_path: Any
+) -> None:
+    from embedplug.cache import Cache, CachedEmbedder
+
+    small = ModelInfo(name="small-limit", dimensions=64, max_tokens_per_item=100)
+    text = "word " * 200
+    with Cache(tmp_path / "cache.sqlite") as cache:
+        chunking = CachedEmbedder(make_embedder(small, long_inputs="chunk")[0], cache)
+        inner, server = make_embedder(small, long_inputs="truncate")
+        truncating = CachedEmbedder(inner, cache)
+        chunked = chunking.embed([text]).embeddings
+        truncated = truncating.embed([text]).embeddings  # not the chunked vector
+        assert len(server.requests) == 1
+        assert not np.allclose(chunked, truncated)
+        again = truncating.embed([text], long_inputs="truncate").embeddings
+        np.testing.assert_array_equal(again, truncated)
+        assert len(server.requests) == 1  # the same policy, per call or default: a hit

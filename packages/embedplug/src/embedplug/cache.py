@@ -137,6 +137,9 @@ class CacheKey:
         endpoint = provider.base_url if isinstance(provider, HTTPProvider) else ""
         dims = dimensions if dimensions is not None else embedder.model_info.dimensions
         settings = dict(options or {})
+        policy = settings.pop("long_inputs", None) or getattr(embedder, "long_inputs", "error")
+        if policy != "error":  # truncate and chunk change the vectors of long texts
+            settings["long_inputs"] = policy
         fingerprint = provider.cache_fingerprint()
         if fingerprint:  # e.g. prefixes or truncation set when the provider was made
             settings["provider settings"] = fingerprint
