@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
@@ -181,14 +182,18 @@ class _SecretsLogFilter(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self._holders: weakref.WeakSet[_HasSecrets] = weakref.WeakSet()
+        self._lock = threading.Lock()  # providers are made and logged from any thread
         self._cache: tuple[tuple[str, ...], Redactor] | None = None
 
     def register(self, holder: _HasSecrets) -> None:
-        self._holders.add(holder)
+        with self._lock:
+            self._holders.add(holder)
 
     def _redactor(self) -> Redactor | None:
+        with self._lock:
+            holders = list(self._holders)
         found: set[str] = set()
-        for holder in list(self._holders):
+        for holder in holders:
             found.update(holder.secrets())
         if not found:
             return None

@@ -264,6 +264,8 @@ class _Job:
             "input_mtime_ns": stat.st_mtime_ns,
             "input_format": self.input_format,
             "model": embedder.id,
+            # settings that change vectors (e.g. the local backend): a resume never mixes them
+            "provider_settings": embedder.provider.cache_fingerprint() or None,
             "column": self.column,
             "image_column": self.image_column,
             "id_column": self.id_column,
@@ -375,6 +377,7 @@ class _Job:
             widths.setdefault(k, expected_width(model, dims, k))
         metadata = {
             "model": embedder.id,
+            "provider_settings": embedder.provider.cache_fingerprint() or None,
             "input_type": kind.value if kind is not None else None,
             "dimensions": dims,
             "embedding_types": [t.value for t in types],

@@ -106,6 +106,7 @@ class EmbedBatches:
         self.on_reject: OnReject = on_reject
         self.metadata = {
             "model": self._embedder.id,
+            "provider_settings": self._embedder.provider.cache_fingerprint() or None,
             "input_type": self.input_type.value if self.input_type is not None else None,
             "dimensions": self.dimensions,
             "embedding_types": [t.value for t in self.types],
