@@ -49,6 +49,7 @@ Run one page: ``pytest tests/docs -k quickstart`` (test ids are ``docs/quickstar
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -70,6 +71,8 @@ from _snippets import (
     shell_script,
 )
 from _stubs import provider_stubs
+
+from embedplug import InvalidInputError
 
 MAX_NO_RUN = 5
 SNIPPETS = all_snippets()
@@ -180,3 +183,74 @@ def test_stubs_answer_with_each_models_real_dimension() -> None:
             assert full == model.dimensions, f"{name}:{model.name}"
             checked += 1
     assert checked >= 10
+
+
+# -- the test can fail: break a snippet the way a careless edit would ----------------------
+
+REMOVALS = [
+    # (page, the start of the line removed, what the run then raises)
+    ("README.md", 'texts = ["A cat on a windowsill."', NameError),
+    ("README.md", "import asyncio", NameError),
+    ("README.md", 'Image.new("RGB", (64, 64), "orange").save("cat.png")', InvalidInputError),
+    ("docs/quickstart.md", 'documents = ["Paris is', NameError),
+    ("docs/langchain.md", "from langchain_embedplug import EmbedplugEmbeddings", NameError),
+    ("docs/bulk.md", 'printf \'{"id": "doc-1"', AssertionError),  # exits 2: no corpus.jsonl
+    ("docs/providers/cohere.md", 'texts = ["The kitten purred."', NameError),
+]
+
+
+def _without_line(chain: Chain, start: str) -> Chain | None:
+    """The chain without the first line that starts with ``start``, or None."""
+    for number, snippet in enumerate(chain.snippets):
+        lines = snippet.source.split("\n")
+        hit = next((i for i, line in enumerate(lines) if line.startswith(start)), None)
+        if hit is not None:
+            changed = dataclasses.replace(snippet, source="\n".join(lines[:hit] + lines[hit + 1 :]))
+            return Chain([*chain.snippets[:number], changed, *chain.snippets[number + 1 :]])
+    return None
+
+
+@pytest.mark.parametrize(("page", "start", "error"), REMOVALS, ids=[r[0] for r in REMOVALS])
+def test_removing_a_line_that_defines_an_input_fails(
+    page: str, start: str, error: type[Exception], doc_env: dict[str, str], tmp_path: Path
+) -> None:
+    on_page = [c for c in CHAINS if c.snippets[0].path == ROOT / page]
+    broken = next(b for b in map(lambda c: _without_line(c, start), on_page) if b is not None)
+    with pytest.raises(error):
+        run_chain(broken, doc_env, tmp_path)
+
+
+def test_a_wrong_printed_value_fails(doc_env: dict[str, str], tmp_path: Path) -> None:
+    chain = next(c for c in CHAINS if "# (2, 384) float32" in c.snippets[0].source)
+    wrong = dataclasses.replace(
+        chain.snippets[0], source=chain.snippets[0].source.replace("(2, 384)", "(2, 385)")
+    )
+    with pytest.raises(AssertionError, match=r"printed '\(2, 384\) float32'"):
+        run_chain(Chain([wrong]), doc_env, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("pip install embedplug-openai", "not on any package index"),
+        (".venv/bin/pip install -e packages/embedplug-nosuch", "is not a package"),
+        ("pip install -e 'packages/embedplug[nosuch]'", "declares no extra 'nosuch'"),
+        ("python3 -m venv .venv && .venv/bin/nox -s nosuch", "no nox session"),
+    ],
+)
+def test_install_lines_are_checked(command: str, message: str) -> None:
+    with pytest.raises(AssertionError, match=message):
+        shell_script(Snippet(ROOT / "README.md", 1, "bash", command + "\n"))
+
+
+def test_install_lines_are_replaced_and_venv_tools_run_from_path() -> None:
+    script = shell_script(
+        Snippet(
+            ROOT / "README.md",
+            1,
+            "bash",
+            "python3 -m venv .venv && .venv/bin/pip install -e 'packages/embedplug[parquet]'"
+            " torch==2.13.0 && .venv/bin/embedplug demo\n.venv/bin/nox -s tests\n",
+        )
+    )
+    assert script == "true && true && embedplug demo\ntrue\n"
