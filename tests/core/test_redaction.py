@@ -300,3 +300,25 @@ def test_provider_secrets_include_key_and_secret_headers() -> None:
     assert HEADER_SECRET in found
     assert "dXNlcjpwYXNzd29yZA==" in found
     assert "org-public" not in found  # an organization id is not a secret
+
+
+def test_an_unhashable_provider_is_still_covered_by_the_log_filter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from embedplug.protocols import OpenAIEmbeddingsProvider
+
+    class Unhashable(OpenAIEmbeddingsProvider):
+        name = "unhashable"
+        default_model = "m"
+        __hash__ = None  # type: ignore[assignment]  # as a dataclass with eq=True
+
+        @classmethod
+        def known_models(cls) -> list[Any]:
+            return []
+
+    provider = Unhashable(api_key=KEY, base_url="https://example.com")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("httpcore.http11").debug("headers: x-request-id=%s", KEY)
+    assert provider.api_key is not None
+    _assert_clean(caplog.text, "httpcore's log")
+    assert "[REDACTED]" in caplog.text

@@ -181,17 +181,18 @@ class _SecretsLogFilter(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._holders: weakref.WeakSet[_HasSecrets] = weakref.WeakSet()
+        # by id, so that an unhashable provider (a dataclass) can be held too
+        self._holders: weakref.WeakValueDictionary[int, _HasSecrets] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()  # providers are made and logged from any thread
         self._cache: tuple[tuple[str, ...], Redactor] | None = None
 
     def register(self, holder: _HasSecrets) -> None:
         with self._lock:
-            self._holders.add(holder)
+            self._holders[id(holder)] = holder
 
     def _redactor(self) -> Redactor | None:
         with self._lock:
-            holders = list(self._holders)
+            holders = list(self._holders.values())
         found: set[str] = set()
         for holder in holders:
             found.update(holder.secrets())
