@@ -352,3 +352,23 @@ def test_a_cache_keeps_truncated_and_chunked_vectors_apart(
         again = truncating.embed([text], long_inputs="truncate").embeddings
         np.testing.assert_array_equal(again, truncated)
         assert len(server.requests) == 1  # the same policy, per call or default: a hit
+
+
+def test_heroku_advice_is_not_a_limit_but_its_characters_are(openai_handler: Any) -> None:
+    openai_handler.dimensions = 1024
+    with embedplug.embedder(
+        "heroku:cohere-embed-multilingual",
+        api_key="inf-test",
+        base_url="https://us.inference.heroku.com",
+        transport=openai_handler.transport,
+    ) as e:
+        fine = "word " * 400  # 2,000 characters: over 512 tokens' bytes, under 2,048 characters
+        e.embed([fine])  # 512 tokens is advice: sent as is
+        assert sent_texts(openai_handler) == [fine]
+        long_text = "word " * 1_000
+        with pytest.raises(InvalidInputError, match="5000 characters"):
+            e.embed([long_text])
+        result = e.embed([fine, long_text], long_inputs="truncate")
+    assert sent_texts(openai_handler)[1:] == [fine, long_text[:2048]]
+    assert result.meta["truncated_inputs"] == [1]  # cut here to 2,048 characters
+    assert result.meta["truncated_by"] == "client"

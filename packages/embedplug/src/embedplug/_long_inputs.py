@@ -78,7 +78,7 @@ class LongInputPlan:
     origin: list[int] | None = None
     weights: list[float] | None = None
     truncated: list[int] = field(default_factory=list)
-    truncated_by: str = "client"
+    client_cut: bool = False
     chunks: list[int] | None = None
 
     def caller_position(self, sent: int) -> int:
@@ -94,7 +94,7 @@ class LongInputPlan:
         meta = dict(result.meta)
         if self.truncated:
             meta["truncated_inputs"] = list(self.truncated)
-            meta["truncated_by"] = self.truncated_by
+            meta["truncated_by"] = "client" if self.client_cut else "server"
         if self.origin is None:
             result.meta = meta
             return result
@@ -169,8 +169,12 @@ def apply_policy(
     if limit is None:
         return list(inputs), None
     counter = _Counter(limit, tokenizer, int(model.extra.get("max_bytes_per_token", 0)))
+    if policy != "error":  # a character limit too is met by cutting or splitting
+        counter.max_chars = model.max_chars_per_item
     # Most texts are far below any limit: only the others, and mixed inputs, need a look.
     quick = counter.budget // 4  # characters that surely fit: 4 UTF-8 bytes a character at most
+    if counter.max_chars is not None:
+        quick = min(quick, counter.max_chars)
     try:
         # all texts (an image or mixed input has no len: TypeError), all short: the usual case
         if max(map(len, cast("Sequence[str]", inputs)), default=0) <= quick:
@@ -185,8 +189,6 @@ def apply_policy(
     if not suspects:
         return list(inputs), None
     plan = LongInputPlan(policy=policy, total=len(inputs), requested_types=list(requested_types))
-    if server_truncates:
-        plan.truncated_by = "server"
     out = list(inputs)
     split: dict[int, list[tuple[Input, float]]] = {}
     for position in suspects:
@@ -234,22 +236,25 @@ def _apply_to_text(
     plan: LongInputPlan,
 ) -> list[tuple[Input, float]]:
     verdict = counter.verdict(text, position)
-    if verdict is None:
-        return [(text, 1.0)]
-    surely_over, spans = verdict
-    if policy == "chunk":
-        return counter.pieces(text, spans) or [(text, 1.0)]  # whitespace: refused later
-    if server_truncates:  # the server cuts it: send as is, report what surely is cut
-        if surely_over and policy == "truncate":
-            plan.truncated.append(position)
-        return [(text, 1.0)]
-    if policy == "error":
-        if surely_over:
-            raise InvalidInputError(counter.refusal(text, spans), position=position)
-        return [(text, 1.0)]
-    cut = counter.truncate(text, spans)
+    cut = text
+    if verdict is not None:
+        surely_over, spans = verdict
+        if policy == "chunk":
+            return counter.pieces(text, spans) or [(text, 1.0)]  # whitespace: refused later
+        if server_truncates:  # the server cuts it: send as is, report what surely is cut
+            if surely_over and policy == "truncate":
+                plan.truncated.append(position)
+        elif policy == "error":
+            if surely_over:
+                raise InvalidInputError(counter.refusal(text, spans), position=position)
+        else:
+            cut = counter.truncate(text, spans)
+    if policy == "truncate" and counter.max_chars is not None and len(cut) > counter.max_chars:
+        cut = cut[: counter.max_chars]  # a character limit is cut too, not refused
     if cut != text:
-        plan.truncated.append(position)
+        plan.client_cut = True
+        if not plan.truncated or plan.truncated[-1] != position:
+            plan.truncated.append(position)
     return [(cut, 1.0)]
 
 
@@ -276,6 +281,7 @@ class _Counter:
         self.special = tokenizer.special_tokens if tokenizer is not None else MARGIN_TOKENS
         self.per_token = max_bytes_per_token or MAX_BYTES_PER_TOKEN
         self.budget = max(1, limit - self.special)  # tokens (or bytes) for the text itself
+        self.max_chars: int | None = None
 
     def verdict(self, text: str, position: int) -> tuple[bool, list[tuple[int, int]]] | None:
         """``None`` when ``text`` surely fits, else ``(surely over the limit, token spans)``.
@@ -321,8 +327,8 @@ class _Counter:
 
     def pieces(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[Input, float]]:
         """``text`` split into pieces that surely fit, each with its weight (its length)."""
-        if self.tokenizer is None:
-            return _byte_pieces(text, self.budget)
+        if self.tokenizer is None:  # a piece of n bytes has at most n characters
+            return _byte_pieces(text, min(self.budget, self.max_chars or self.budget))
         return self._token_pieces(text, spans, 0)
 
     def _token_pieces(
