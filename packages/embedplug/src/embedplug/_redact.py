@@ -23,6 +23,7 @@ httpcore's loggers, which print response headers at DEBUG.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -154,7 +155,8 @@ def redact_error(error: BaseException, redactor: Redactor) -> None:
             if current.request_id is not None:
                 current.request_id = redactor.text(current.request_id)
             current.body = redactor.value(current.body)
-        current.args = tuple(redactor.value(arg) for arg in current.args)
+        with contextlib.suppress(AttributeError, TypeError):  # a type refusing new args
+            current.args = tuple(redactor.value(arg) for arg in current.args)
         if current.__context__ is not None:
             pending.append(current.__context__)
         current = current.__cause__
