@@ -137,6 +137,15 @@ def test_a_misspelt_embedder_option_is_refused_with_the_valid_ones() -> None:
     assert "kwargs" not in listed
 
 
+@pytest.mark.parametrize("provider", sorted(embedplug.providers()))
+def test_no_provider_lists_its_kwargs_name_as_an_option(provider: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        embedplug.embedder(provider, no_such_option=1)
+    listed = _listed(str(info.value))
+    assert "max_batch_size" in listed
+    assert not {"options", "kwargs", "self"} & set(listed)
+
+
 def test_a_misspelt_embedder_option_of_the_local_provider_suggests_the_right_one() -> None:
     with pytest.raises(ConfigurationError, match="did you mean 'dimensions'"):
         embedplug.embedder("local", dimension=384)
