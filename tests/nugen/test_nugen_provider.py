@@ -219,9 +219,9 @@ def test_plain_detail_string(serve: Serve) -> None:
         e.embed(TEXTS)
 
 
-def test_explicit_base64_is_sent_and_floats_still_decode(serve: Serve) -> None:
+def test_base64_asked_through_extra_body_is_sent_and_floats_still_decode(serve: Serve) -> None:
     server = serve(dimensions=FULL)  # the stub (like Nugen) answers floats whatever is asked
-    with make(server, encoding_format="base64") as e:
+    with make(server, extra_body={"encoding_format": "base64"}) as e:
         result = e.embed(TEXTS)
     assert last_body(server)["encoding_format"] == "base64"
     np.testing.assert_allclose(result.embeddings, server.expected_vectors(TEXTS), atol=1e-7)

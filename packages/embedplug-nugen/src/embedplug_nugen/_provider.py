@@ -7,21 +7,26 @@ result's ``meta["batches"]`` and ``total_tokens`` in ``usage.input_tokens``.
 Validation errors come back as FastAPI 422 ``detail`` lists, which the core
 turns into a readable ``BadRequestError`` message (``"input: ..."``).
 
-Nugen documents no ``encoding_format``, so vectors travel as JSON floats
-(decoded on the core's NumPy fast path) and the field is not sent.
+Only documented fields are sent: Nugen lists no ``encoding_format`` and no
+``user``, so neither is an option here (vectors travel as JSON floats, decoded
+on the core's NumPy fast path); ``extra_body={...}`` sends any other field the
+caller asks for explicitly.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from embedplug.protocols.openai import OpenAIEmbeddingsProvider
 from embedplug.provider import ModelInfo
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
+
+    from pydantic import SecretStr
 
     from embedplug.protocols.openai import EncodingFormat
+    from embedplug.types import InputType
 
 __all__ = ["DEFAULT_DIMENSIONS", "DEFAULT_MODEL", "NugenProvider"]
 
@@ -55,6 +60,11 @@ class NugenProvider(OpenAIEmbeddingsProvider):
     ``base_url`` or ``NUGEN_BASE_URL`` (default ``https://api.nugen.in``).
     ``nugen-flash-embed`` is known (768-d, Matryoshka); any other model name
     is accepted and its vector length taken from the answers.
+
+    Only Nugen's documented fields are sent (``model``, ``input``,
+    ``dimensions``); ``extra_body={"field": value}`` adds others explicitly.
+    ``prefixes`` and the usual ``timeout``, ``headers``, ``max_concurrency``
+    and ``allow_insecure_http`` work as for every OpenAI-like provider.
     """
 
     name: ClassVar[str] = "nugen"
@@ -66,6 +76,32 @@ class NugenProvider(OpenAIEmbeddingsProvider):
     path: ClassVar[str] = "/api/v3/inference/embeddings"
     float_value: ClassVar[str | None] = None  # Nugen has no encoding_format: send nothing
     default_encoding_format: ClassVar[EncodingFormat] = "float"
+    call_options: ClassVar[frozenset[str]] = frozenset()  # no per-call field is documented
+
+    def __init__(
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        prefixes: Mapping[InputType | str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        max_concurrency: int = 8,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        # No ``**options``: ``encoding_format`` and ``user`` are not Nugen's, so they are
+        # refused by name (use ``extra_body`` to send them anyway).
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            prefixes=prefixes,
+            extra_body=extra_body,
+            timeout=timeout,
+            headers=headers,
+            max_concurrency=max_concurrency,
+            allow_insecure_http=allow_insecure_http,
+        )
 
     @classmethod
     def known_models(cls) -> Sequence[ModelInfo]:
