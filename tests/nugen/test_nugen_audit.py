@@ -17,7 +17,7 @@ TEXTS = ["first document", "second document"]
 
 
 def test_encoding_format_is_not_a_nugen_option() -> None:
-    with pytest.raises(ConfigurationError, match="encoding_format.*extra_body"):
+    with pytest.raises(ConfigurationError, match=r"encoding_format.*extra_body"):
         embedplug.embedder("nugen", api_key=KEY, encoding_format="base64")
 
 
