@@ -46,7 +46,10 @@ def _editable(packages: list[str]) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Install every package and run the whole test suite."""
-    session.install(TORCH, *_editable(PACKAGES), *_editable([EXAMPLE_PLUGIN]), *TEST_DEPS)
+    # silent=False: pip's progress shows, so a first install (minutes) is not taken for a hang
+    session.install(
+        TORCH, *_editable(PACKAGES), *_editable([EXAMPLE_PLUGIN]), *TEST_DEPS, silent=False
+    )
     session.run(
         "pytest",
         *(session.posargs or ["-q"]),
@@ -105,3 +108,4 @@ def bench(session: nox.Session) -> None:
     session.install("psutil>=5.9", "pyarrow>=15")
     session.run("python", "tests/bench/bench_engine.py", *session.posargs)
     session.run("python", "tests/bench/bench_bulk.py")
+    session.run("python", "tests/bench/bench_cli_startup.py")

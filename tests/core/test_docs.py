@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ import httpx
 import numpy as np
 import orjson
 import pytest
+from _guide import GUIDE_PATH, guide_files, write_guide_plugin
 
 from embedplug import hookspecs
 from embedplug._api import Embedder
@@ -26,7 +31,6 @@ from embedplug.testing import StubServer
 from embedplug.types import Image
 
 ROOT = Path(__file__).resolve().parents[2]
-GUIDE_PATH = ROOT / "docs" / "writing-a-plugin.md"
 EXAMPLE = ROOT / "docs" / "examples" / "embedplug-hello"
 
 
@@ -129,10 +133,6 @@ def test_guide_openai_protocol_example_and_its_test_run(guide: str) -> None:
     np.testing.assert_allclose(
         result.embeddings, server.expected_vectors(["a query", "another"], 256), rtol=1e-5
     )
-    # the guide's own example test, run as written
-    blocks = [b for b in _blocks(guide, "python") if "def test_acme_retries_a_server_error" in b]
-    assert len(blocks) == 1
-    _run(blocks[0], namespace)["test_acme_retries_a_server_error"]()
 
 
 def test_guide_cohere_protocol_example_runs(guide: str, png_bytes: bytes) -> None:
@@ -183,12 +183,67 @@ def test_guide_own_protocol_example_runs(guide: str) -> None:
         broken.embed(["one", "two"])
 
 
-def test_guide_conformance_example_names_real_attributes(guide: str) -> None:
-    from embedplug.testing.conformance import ProviderConformanceTests
+def _run_with_guide_plugin(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Python with the guide's ``embedplug-acme`` package found as if installed."""
+    site = write_guide_plugin(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMBEDPLUG_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
 
-    namespace = _run(_block_defining(guide, "TestAcmeConformance"))
-    cls = namespace["TestAcmeConformance"]
-    assert issubclass(cls, ProviderConformanceTests)
-    for attribute in ("provider", "model", "stub_variant", "api_key", "provider_options"):
-        assert hasattr(ProviderConformanceTests, attribute) or attribute in vars(cls)
-    assert "provider_options" in vars(ProviderConformanceTests)
+
+def test_guide_shows_a_whole_package() -> None:
+    assert sorted(guide_files()) == [
+        "src/embedplug_acme/__init__.py",
+        "src/embedplug_acme/_provider.py",
+        "tests/test_acme.py",
+        "tests/test_acme_conformance.py",
+    ]
+
+
+def test_guide_tests_and_conformance_example_pass_as_written(tmp_path: Path) -> None:
+    """The guide's package and its two test files, run with pytest as a plugin author would."""
+    done = _run_with_guide_plugin(tmp_path, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.match(r"22 passed, 1 skipped in ", summary), summary
+    assert "SKIPPED [1]" in done.stdout
+    assert "the model takes every text input type" in done.stdout
+
+
+_HEAVY_PROBE = """
+import atexit, json, sys
+def report():
+    heavy = ("httpx", "numpy", "embedplug.protocols.openai", "embedplug_acme._provider")
+    print(json.dumps({m: m in sys.modules for m in ("embedplug_acme", *heavy)}), file=sys.stderr)
+atexit.register(report)
+from embedplug.cli import main
+main(["--help"])
+"""
+
+
+def test_help_with_the_guide_plugin_imports_nothing_heavy(tmp_path: Path) -> None:
+    """The rule of the guide's "Imports" section, held by its own example package."""
+    done = _run_with_guide_plugin(tmp_path, "-c", _HEAVY_PROBE)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded == {
+        "embedplug_acme": True,  # the entry point's module is imported ...
+        "httpx": False,  # ... and nothing heavy with it
+        "numpy": False,
+        "embedplug.protocols.openai": False,
+        "embedplug_acme._provider": False,
+    }
+
+
+def test_protocols_package_is_lazy() -> None:
+    """``import embedplug.protocols`` is free; each base class loads its own module only."""
+    code = (
+        "import json, sys; import embedplug.protocols as p; before = sorted(sys.modules); "
+        "p.OpenAIEmbeddingsProvider; "
+        "print(json.dumps([[m for m in ('httpx', 'numpy') if m in before], "
+        "'embedplug.protocols.cohere' in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [[], False]

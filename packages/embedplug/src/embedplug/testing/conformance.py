@@ -14,8 +14,11 @@ tests (as ``langchain-tests`` does for LangChain integrations)::
         def provider_options(self, server):
             return {"base_url": server.url + "/v1", "api_key": self.api_key}
 
-The provider must be installed (entry point) or registered before the tests
-run. No test sleeps: the engine's backoff clock is replaced by a recorder.
+The stub answers with the model's own ``ModelInfo.dimensions`` unless
+``stub_options`` sets ``dimensions``. The provider must be installed (entry
+point) or registered before the tests run. No test sleeps: the engine's
+backoff clock is replaced by a recorder. The guide
+(``docs/writing-a-plugin.md``, "The conformance suite") lists every option.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pytest
 
 import embedplug
 from embedplug._api import Embedder
+from embedplug.plugins import provider_class
 from embedplug.provider import Modality, ModelInfo
 from embedplug.testing._faults import Fault
 from embedplug.testing._server import StubServer
@@ -59,18 +63,42 @@ class ProviderConformanceTests:
     stub_variant: ClassVar[str]
     """The ``StubServer`` variant that speaks the provider's protocol."""
     api_key: ClassVar[str] = "conformance-test-key"
+    """The key the stub requires and ``provider_options`` passes."""
     stub_options: ClassVar[dict[str, Any]] = {}
+    """Extra ``StubServer`` arguments (``dimensions``, ``max_items``, ``latency``).
+
+    Without ``dimensions`` the stub answers with the model's own full length,
+    ``ModelInfo.dimensions`` from the provider's ``known_models()``.
+    """
     input_type: ClassVar[str | None] = "search_document"
+    """The ``input_type`` of every call (``None`` for a model that takes none)."""
 
     def provider_options(self, server: StubServer) -> dict[str, Any]:
         """Options for ``embedplug.embedder`` that point the provider at ``server``."""
         return {"base_url": server.url, "api_key": self.api_key}
 
+    def stub_dimensions(self) -> int | None:
+        """The stub's full vector length: the model's ``dimensions`` as the provider lists it.
+
+        ``None`` (the variant's own length for the model) when the provider is
+        not registered, does not list the model, or lists it with ``dimensions=0``
+        (a length only the server knows).
+        """
+        try:
+            listed = provider_class(self.provider).known_models()
+        except embedplug.EmbedplugError:
+            return None  # test_provider_is_registered says why
+        for info in listed:
+            if info.name == self.model:
+                return info.dimensions or None
+        return None
+
     # -- fixtures -----------------------------------------------------------------
 
     @pytest.fixture
     def server(self) -> Iterator[StubServer]:
-        with StubServer(self.stub_variant, api_key=self.api_key, **self.stub_options) as server:
+        options = {"dimensions": self.stub_dimensions(), **self.stub_options}
+        with StubServer(self.stub_variant, api_key=self.api_key, **options) as server:
             yield server
 
     @pytest.fixture
