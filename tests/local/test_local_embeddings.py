@@ -143,6 +143,19 @@ def test_long_text_is_truncated_to_256_word_pieces(
     result = provider.embed_batch(make_batch([long_text]))
     assert result.vectors[EmbeddingType.FLOAT].shape == (1, 384)
     assert result.usage.input_tokens == 256
+    assert result.meta == {"per_item": {"truncated": [True]}}
+
+
+def test_truncation_is_reported_per_input(provider: LocalProvider) -> None:
+    """A text of 254 word pieces fits (with [CLS] and [SEP]); one more is cut."""
+    embedplug = pytest.importorskip("embedplug")
+    fits, over = " ".join(["word"] * 254), " ".join(["word"] * 255)
+    result = embedplug.embed(["short", fits, over, "word " * 3000], model="local")
+    assert result.meta["truncated"] == [False, False, True, True]
+    assert result.usage.input_tokens == 3 + 256 + 256 + 256
+    # the cut text is the text up to its 254th word piece
+    np.testing.assert_array_equal(result.embeddings[2], result.embeddings[3])
+    np.testing.assert_allclose(result.embeddings[1], result.embeddings[2], atol=1e-6)
 
 
 def test_small_batch_size_gives_the_same_vectors(
@@ -175,7 +188,7 @@ def test_load_time_is_logged_once(load_record: Any, provider: LocalProvider) -> 
     loads = [m for m in load_record.log_messages if m.startswith("loaded local model")]
     assert len(loads) == 1
     assert "all-minilm-l6-v2 on cpu in" in loads[0]
-    assert loads[0].endswith(" s")
+    assert loads[0].endswith(" s (onnx backend, int8)")
     provider.warm_up()  # already loaded: no second load
     assert provider.warm_up() > 0
 

