@@ -372,3 +372,21 @@ def test_heroku_advice_is_not_a_limit_but_its_characters_are(openai_handler: Any
     assert sent_texts(openai_handler)[1:] == [fine, long_text[:2048]]
     assert result.meta["truncated_inputs"] == [1]  # cut here to 2,048 characters
     assert result.meta["truncated_by"] == "client"
+
+
+def test_the_local_models_tokenizer_counts_exactly() -> None:
+    import dataclasses
+
+    local = pytest.importorskip("embedplug_local")
+    provider = local.LocalProvider()
+    info = dataclasses.replace(provider.model_info("all-minilm-l6-v2"), max_tokens_per_item=20)
+    tokenizer = provider.tokenizer(info)
+    assert isinstance(tokenizer, Tokenizer)
+    fits = " ".join(["word"] * (20 - tokenizer.special_tokens))
+    assert len(tokenizer.token_spans(fits)) + tokenizer.special_tokens == 20
+    with Embedder(provider, info) as embedder:
+        assert embedder.embed([fits]).embeddings.shape == (1, 384)  # exactly the limit
+        with pytest.raises(InvalidInputError, match="text of 21 tokens"):
+            embedder.embed([fits + " word"])
+        result = embedder.embed([fits + " word"], long_inputs="chunk")
+    assert result.meta["chunks"] == [2]
