@@ -248,12 +248,13 @@ def test_embedding_types_have_the_right_dtype_and_shape(
     np.testing.assert_array_equal(array, expected)
 
 
-def test_several_types_ask_for_floats_and_quantise(serve: Serve) -> None:
+def test_several_types_are_one_request_each(serve: Serve) -> None:
     server = serve()
     with make(server) as e:
         result = e.embed(TEXTS, embedding_types=["float", "int8", "binary"])
-    assert server.request_count == 1
-    assert "embedding_type" not in last_body(server)  # one request, floats
+    assert server.request_count == 3  # Heroku takes one embedding_type a request
+    asked = [r.json.get("embedding_type", "float") for r in server.requests]
+    assert asked == ["float", "int8", "binary"]
     assert result["int8"].dtype == np.int8
     assert result["binary"].shape == (3, 128)
     np.testing.assert_array_equal(

@@ -18,6 +18,8 @@ from embedplug.types import EmbeddingType, Image, Input, InputType, LongInputs, 
 if TYPE_CHECKING:
     from embedplug.provider import Tokenizer
 
+_KIND_NAMES = {"text": "texts", "image": "images", "mixed": "mixed inputs"}
+
 # JSON overhead per item (quotes, commas, content-block keys) in payload estimates.
 _ITEM_OVERHEAD = 64
 
@@ -194,8 +196,6 @@ def plan_batches(
             f"{width} dimensions is not a multiple of 8"
         )
     native = [t for t in requested if t in model.embedding_types]
-    if model.one_embedding_type_per_call and len(requested) > 1:
-        native = []
     if len(native) < len(requested) and EmbeddingType.FLOAT not in native:
         native.append(EmbeddingType.FLOAT)  # the rest are quantised client-side from floats
     native_dims = dimensions if (dimensions is not None and model.native_dimensions) else None
@@ -213,6 +213,8 @@ def plan_batches(
     groups: dict[str, list[int]] = {}
     for position, item in enumerate(inputs):
         groups.setdefault(input_kind(item), []).append(position)
+    if input_type is not None and model.input_types_by_modality:
+        _check_input_type_per_kind(model, input_type, groups, long_plan)
     only_counts = (
         model.max_payload_bytes is None
         and model.max_tokens_per_call is None
@@ -270,6 +272,30 @@ def plan_batches(
         options=dict(options),
         long_inputs=long_plan,
     )
+
+
+def _check_input_type_per_kind(
+    model: ModelInfo,
+    input_type: InputType,
+    groups: dict[str, list[int]],
+    long_plan: LongInputPlan | None,
+) -> None:
+    """Refuse the first input of a kind that ``input_type`` does not apply to (e.g. a
+    text with ``image``); one look per kind, none per input."""
+    for kind, positions in groups.items():
+        allowed = model.input_types_by_modality.get(Modality(kind))
+        if allowed is None or input_type in allowed:
+            continue
+        position = positions[0]
+        if long_plan is not None:
+            position = long_plan.caller_position(position)
+        what = _KIND_NAMES.get(kind, kind)
+        names = ", ".join(sorted(t.value for t in allowed)) or "none"
+        raise InvalidInputError(
+            f"input_type {input_type.value!r} does not apply to {what} on model "
+            f"{model.name!r}; {what} take: {names}",
+            position=position,
+        )
 
 
 def _make_batch(

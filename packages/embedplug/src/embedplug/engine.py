@@ -11,6 +11,7 @@ Sync and async share everything but the sending.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import threading
@@ -299,14 +300,39 @@ class Engine:
                 self.sleep(seconds)
 
         try:
-            for attempt in self._retrying(tenacity.Retrying, sleep, batch, state):
-                with attempt:
-                    result = self._send_once(state, batch)
-            self._accept(state, batch, result)
+            results = []
+            for part in _requests_of(batch):
+                for attempt in self._retrying(tenacity.Retrying, sleep, part, state):
+                    with attempt:
+                        result = self._send_once(state, part, check=part is batch)
+                results.append(result)
+            self._accept(state, batch, self._merged(state.plan, batch, results))
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
-    def _send_once(self, state: _CallState, batch: Batch) -> BatchResult:
+    def _merged(self, plan: Plan, batch: Batch, results: list[BatchResult]) -> BatchResult:
+        """A batch's one checked result from its requests (one per type, or just one)."""
+        if len(results) == 1:
+            return results[0]  # already checked
+        kinds = batch.embedding_types
+        merged = BatchResult(
+            vectors={k: v for r in results for k, v in r.vectors.items()},
+            usage=sum((r.usage for r in results[1:]), results[0].usage),
+            meta={
+                "requests": [
+                    {"embedding_type": k.value, **r.meta}
+                    for k, r in zip(kinds, results, strict=True)
+                ]
+            },
+        )
+        per_item = results[0].meta.get("per_item")
+        if per_item is not None:
+            merged.meta["per_item"] = per_item
+            for entry in merged.meta["requests"]:
+                entry.pop("per_item", None)
+        return self._check(plan, batch, merged)
+
+    def _send_once(self, state: _CallState, batch: Batch, *, check: bool = True) -> BatchResult:
         provider = self._http_provider()
         if self._limiter is not None:
             self._limiter.acquire(self._batch_tokens(batch), self.sleep)
@@ -319,7 +345,7 @@ class Engine:
                 error = transport_error(exc, provider.name)
                 provider.redact_error(error)
                 raise error from exc
-        return self._handle(response, state.plan, batch)
+        return self._handle(response, state.plan, batch, check=check)
 
     def _sync_client(self) -> httpx.Client:
         if self._client is None:
@@ -377,16 +403,27 @@ class Engine:
             state.errors[batch.number] = state.abort
             return
         try:
-            retrying = self._retrying(tenacity.AsyncRetrying, self.async_sleep, batch, state)
-            async for attempt in retrying:
-                with attempt:
-                    result = await self._asend_once(state, batch, client, slots)
-            self._accept(state, batch, result)
+            results = []
+            for part in _requests_of(batch):
+                retrying = self._retrying(tenacity.AsyncRetrying, self.async_sleep, part, state)
+                async for attempt in retrying:
+                    with attempt:
+                        result = await self._asend_once(
+                            state, part, client, slots, check=part is batch
+                        )
+                results.append(result)
+            self._accept(state, batch, self._merged(state.plan, batch, results))
         except EmbedplugError as exc:
             self._fail(state, batch, exc)
 
     async def _asend_once(
-        self, state: _CallState, batch: Batch, client: httpx.AsyncClient, slots: asyncio.Semaphore
+        self,
+        state: _CallState,
+        batch: Batch,
+        client: httpx.AsyncClient,
+        slots: asyncio.Semaphore,
+        *,
+        check: bool = True,
     ) -> BatchResult:
         provider = self._http_provider()
         if self._limiter is not None:
@@ -400,7 +437,7 @@ class Engine:
                 error = transport_error(exc, provider.name)
                 provider.redact_error(error)
                 raise error from exc
-        return self._handle(response, state.plan, batch)
+        return self._handle(response, state.plan, batch, check=check)
 
     async def _async_client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         loop = asyncio.get_running_loop()
@@ -455,21 +492,27 @@ class Engine:
             total += sum(estimate_tokens(p) for p in parts if isinstance(p, str))
         return total
 
-    def _handle(self, response: httpx.Response, plan: Plan, batch: Batch) -> BatchResult:
-        """The batch's checked result, or the provider's error with its secrets redacted."""
+    def _handle(
+        self, response: httpx.Response, plan: Plan, batch: Batch, *, check: bool = True
+    ) -> BatchResult:
+        """The batch's result (checked unless ``check=False``: one request of several), or
+        the provider's error with its secrets redacted."""
         try:
-            return self._parse(response, plan, batch)
+            return self._parse(response, plan, batch, check=check)
         except EmbedplugError as exc:
             self.provider.redact_error(exc)  # before anything raises or logs it
             raise
 
-    def _parse(self, response: httpx.Response, plan: Plan, batch: Batch) -> BatchResult:
+    def _parse(
+        self, response: httpx.Response, plan: Plan, batch: Batch, *, check: bool
+    ) -> BatchResult:
         provider = self._http_provider()
         if not response.is_success:
             raise provider.parse_error(response)
         rid = request_id(response)
         try:
-            return self._check(plan, batch, provider.parse_response(response, batch))
+            result = provider.parse_response(response, batch)
+            return self._check(plan, batch, result) if check else result
         except ResponseFormatError as exc:
             exc.request_id = exc.request_id or rid
             exc.provider = exc.provider or provider.name
@@ -671,6 +714,13 @@ def _envelope_error(response: httpx.Response, provider: str) -> ProviderError | 
     except orjson.JSONDecodeError:
         return None
     return envelope_error(payload, response, provider=provider, expected=None)
+
+
+def _requests_of(batch: Batch) -> list[Batch]:
+    """The batch, or one copy per embedding type when the model takes one type a request."""
+    if not batch.model.one_embedding_type_per_call or len(batch.embedding_types) < 2:
+        return [batch]
+    return [dataclasses.replace(batch, embedding_types=[kind]) for kind in batch.embedding_types]
 
 
 def _cancelled(exc: BaseException) -> EmbedplugError:

@@ -78,9 +78,11 @@ class ModelInfo:
     ``[min_dimensions, dimensions]`` is allowed instead. ``native_dimensions``
     says the provider's API takes the length as a parameter; when it does not,
     the engine truncates and re-normalises client-side. ``embedding_types`` are
-    the types the API returns natively; others are quantised client-side (and
-    all but float are, when ``one_embedding_type_per_call`` and several are
-    asked for).
+    the types the API returns natively; others are quantised client-side. With
+    ``one_embedding_type_per_call`` the engine sends one request per native
+    type asked for (the API takes one a request), never quantising itself.
+    ``input_types_by_modality`` narrows ``input_types`` per kind of input
+    (e.g. ``image`` for images only); a kind not listed takes all of them.
     ``None`` for a limit means "no limit known".
     """
 
@@ -103,6 +105,9 @@ class ModelInfo:
     max_payload_bytes: int | None = None
     description: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    input_types_by_modality: Mapping[Modality, frozenset[InputType]] = field(
+        default_factory=dict, compare=False
+    )
 
     def supports(self, modality: Modality | str) -> bool:
         """Whether the model embeds inputs of this modality."""

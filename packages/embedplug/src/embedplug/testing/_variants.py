@@ -603,6 +603,21 @@ class HerokuVariant(OpenAIVariant):
         }
     )
     ignore_params_flag = "allow_ignored_params"
+    int8_scale: ClassVar[float] = 512.0
+    """Heroku's int8/uint8 use one calibrated scale for every vector (max about 64 here),
+    not embedplug's client-side 127 / max|x|: a client that quantises itself gets other
+    vectors than the server's, which is what the provider's tests must catch."""
+
+    def typed(
+        self, vectors: npt.NDArray[np.float32], kind: str, fault: Fault | None
+    ) -> npt.NDArray[Any]:
+        if kind not in ("int8", "uint8"):
+            return super().typed(vectors, kind, fault)
+        ints = np.clip(np.rint(vectors * self.int8_scale), -128, 127).astype(np.int16)
+        out: npt.NDArray[Any] = (
+            ints.astype(np.int8) if kind == "int8" else (ints + 128).astype(np.uint8)
+        )
+        return out
 
 
 class NugenVariant(OpenAIVariant):
