@@ -320,10 +320,7 @@ def test_upload_from_csv(tmp_path: Path, stub: CohereJobsStub, client: EmbedJobs
         (lambda c: c.upload_dataset([]), "no rows"),
         (lambda c: c.upload_dataset("no-such-file.jsonl"), "no such file"),
         (lambda c: c.create_job(MODEL, "ds", "search_document", truncate="NONE"), "START or END"),
-        (
-            lambda c: c.create_job(MODEL, "ds", "search_document", embedding_types=["base64"]),
-            "base64",
-        ),
+        (lambda c: c.create_job(MODEL, "ds", "image"), "image datasets cannot be uploaded"),
         (lambda c: c.create_job(MODEL, "ds", "pictures"), "input_type"),
         (lambda c: c.embed_dataset(["x"]), "model is required"),
         (lambda c: c.embed_dataset(model=MODEL), "nothing to embed"),

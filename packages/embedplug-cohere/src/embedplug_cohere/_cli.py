@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["cohere"]
 
 _EMBEDDING_TYPES = ["float", "int8", "uint8", "binary", "ubinary"]
-_INPUT_TYPES = ["search_document", "search_query", "classification", "clustering", "image"]
+_JOB_EMBEDDING_TYPES = [*_EMBEDDING_TYPES, "base64"]  # base64: floats, read back as float
+# no "image": the datasets uploaded here hold texts (image datasets cannot be uploaded)
+_INPUT_TYPES = ["search_document", "search_query", "classification", "clustering"]
 
 
 @click.group()
@@ -73,8 +75,8 @@ def _describe(job: EmbedJob) -> str:
     "--type",
     "embedding_types",
     multiple=True,
-    type=click.Choice(_EMBEDDING_TYPES),
-    help="Embedding type (repeatable; default float).",
+    type=click.Choice(_JOB_EMBEDDING_TYPES),
+    help="Embedding type (repeatable; default float; base64 is read back as float).",
 )
 @click.option("--truncate", type=click.Choice(["START", "END"], case_sensitive=False))
 @click.option("--name", default=None, help="Name of the dataset and the job.")

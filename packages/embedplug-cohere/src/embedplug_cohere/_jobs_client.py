@@ -38,7 +38,7 @@ from embedplug.errors import (
     ProviderError,
     RateLimitError,
 )
-from embedplug.types import EmbeddingType, InputType, Usage, coerce_embedding_types
+from embedplug.types import EmbeddingType, InputType, Usage
 from embedplug_cohere._datasets_avro import read_records
 from embedplug_cohere._jobs_protocol import (
     DatasetPayload,
@@ -47,8 +47,10 @@ from embedplug_cohere._jobs_protocol import (
     assemble_result,
     build_payload,
     job_body,
+    output_kinds,
 )
 from embedplug_cohere._jobs_types import (
+    CreatedJob,
     Dataset,
     DatasetValidationError,
     EmbedJob,
@@ -246,11 +248,13 @@ class _JobsBase:
         yield _Send(self._protocol.cancel_job(job_id))
         logger.info("asked to cancel embed job %s", job_id)
 
-    def _create_flow(self, body: dict[str, Any]) -> Flow[str]:
+    def _create_flow(self, body: dict[str, Any]) -> Flow[CreatedJob]:
         response = yield _Send(self._protocol.create_job(body), idempotent=False)
-        job_id = self._protocol.parse_create(response)
-        logger.info("created embed job %s on dataset %s", job_id, body["dataset_id"])
-        return job_id
+        job = self._protocol.parse_create(response)
+        logger.info("created embed job %s on dataset %s", job.job_id, body["dataset_id"])
+        for warning in job.warnings:  # once, here: the job object keeps them too
+            logger.warning("embed job %s: %s", job.job_id, warning)
+        return job
 
     # -- datasets -------------------------------------------------------------------
 
@@ -343,7 +347,7 @@ class _JobsBase:
         expected_count: int | None = None,
         job: EmbedJob | None = None,
     ) -> Flow[EmbedJobResult]:
-        kinds = coerce_embedding_types(embedding_types) if embedding_types else None
+        kinds = output_kinds(embedding_types)
         if job is None and dataset_id is None:
             if not ident:
                 raise InvalidInputError("give a job id or an output dataset id")
@@ -634,8 +638,15 @@ class EmbedJobsClient(_JobsBase):
         name: str | None = None,
         embedding_types: Sequence[EmbeddingType | str] | EmbeddingType | str | None = None,
         truncate: str | None = None,
-    ) -> str:
-        """Start an embed job over a validated ``embed-input`` dataset; returns its id."""
+    ) -> CreatedJob:
+        """Start an embed job over a validated ``embed-input`` dataset; returns its id.
+
+        The id is a ``CreatedJob``: a ``str`` that also carries the answer's ``meta``
+        and ``warnings`` (each warning is logged once, at WARNING level).
+        ``embedding_types`` may include ``"base64"`` (floats, read back as
+        ``float``). ``input_type="image"`` is refused: the datasets uploaded here
+        hold texts.
+        """
         body = job_body(
             model,
             dataset_id,
@@ -876,7 +887,7 @@ class AsyncEmbedJobsClient(_JobsBase):
         name: str | None = None,
         embedding_types: Sequence[EmbeddingType | str] | EmbeddingType | str | None = None,
         truncate: str | None = None,
-    ) -> str:
+    ) -> CreatedJob:
         """See ``EmbedJobsClient.create_job``."""
         body = job_body(
             model,

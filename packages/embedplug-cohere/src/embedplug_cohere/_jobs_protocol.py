@@ -33,7 +33,7 @@ from embedplug._http import raise_for_envelope
 from embedplug.errors import InvalidInputError, ResponseFormatError
 from embedplug.protocols._decode import decode_rows
 from embedplug.types import EmbeddingType, InputType, Usage, coerce_embedding_types
-from embedplug_cohere._jobs_types import Dataset, EmbedJob, EmbedJobResult
+from embedplug_cohere._jobs_types import CreatedJob, Dataset, EmbedJob, EmbedJobResult
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -142,6 +142,38 @@ def build_payload(
     )
 
 
+BASE64 = "base64"
+"""The jobs API's extra embedding type: float vectors as base64 of little-endian float32,
+read back as ``EmbeddingType.FLOAT``."""
+
+
+def _is_base64(item: EmbeddingType | str) -> bool:
+    return isinstance(item, str) and item.lower() == BASE64
+
+
+def job_embedding_types(
+    value: Sequence[EmbeddingType | str] | EmbeddingType | str,
+) -> list[str]:
+    """``embedding_types`` for the API, in order: the core's types, plus ``base64``."""
+    items = [value] if isinstance(value, str) else list(value)
+    if not items or not any(_is_base64(t) for t in items):
+        return [t.value for t in coerce_embedding_types(items)]
+    out: list[str] = []
+    for item in items:
+        name = BASE64 if _is_base64(item) else coerce_embedding_types(item)[0].value
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def output_kinds(value: Sequence[EmbeddingType | str] | None) -> list[EmbeddingType] | None:
+    """The ``EmbeddingType``\\ s a job's output holds for its ``embedding_types``
+    (``base64`` is float)."""
+    if not value:
+        return None
+    return coerce_embedding_types([EmbeddingType.FLOAT if _is_base64(t) else t for t in value])
+
+
 def job_body(
     model: str,
     dataset_id: str,
@@ -161,11 +193,17 @@ def job_body(
         raise InvalidInputError(
             f"input_type must be one of {allowed}, not {input_type!r}"
         ) from None
+    if kind is InputType.IMAGE:
+        raise InvalidInputError(
+            "input_type 'image' is not supported by embed jobs here: the datasets embedplug "
+            "uploads hold texts (image datasets cannot be uploaded); embed images with "
+            "embedder('cohere:...').embed([Image...], input_type='image')"
+        )
     body: dict[str, Any] = {"model": model, "dataset_id": dataset_id, "input_type": kind.value}
     if name:
         body["name"] = name
     if embedding_types is not None:
-        body["embedding_types"] = [t.value for t in coerce_embedding_types(embedding_types)]
+        body["embedding_types"] = job_embedding_types(embedding_types)
     if truncate is not None:
         upper = truncate.upper()
         if upper not in _JOB_TRUNCATE:
@@ -272,13 +310,14 @@ class JobsProtocol:
     def parse_dataset(self, response: httpx.Response) -> Dataset:
         return Dataset.from_json(self._json(response))
 
-    def parse_create(self, response: httpx.Response) -> str:
+    def parse_create(self, response: httpx.Response) -> CreatedJob:
         body = self._json(response)
         raise_for_envelope(body, response, provider=_PROVIDER, expected="job_id")
         job_id = body.get("job_id") if isinstance(body, dict) else None
         if not job_id:
             raise _bad("the embed job answer has no 'job_id'")
-        return str(job_id)
+        meta = body.get("meta")
+        return CreatedJob(str(job_id), meta if isinstance(meta, Mapping) else None)
 
     def parse_job(self, response: httpx.Response) -> EmbedJob:
         return EmbedJob.from_json(self._json(response))
@@ -343,9 +382,13 @@ def assemble_result(
     ordered = [records[i] for i in order.tolist()]
 
     present: list[EmbeddingType] = []
+    float_field = EmbeddingType.FLOAT.value
     if ordered:
         first = _embeddings_of(ordered[0])
         present = [t for t in EmbeddingType if first.get(t.value) is not None]
+        if EmbeddingType.FLOAT not in present and first.get(BASE64) is not None:
+            present.insert(0, EmbeddingType.FLOAT)  # asked as base64: the same floats
+            float_field = BASE64
     if embedding_types:
         missing = [t.value for t in embedding_types if t not in present]
         if missing and ordered:
@@ -359,8 +402,9 @@ def assemble_result(
     vectors: dict[EmbeddingType, npt.NDArray[Any]] = {}
     for kind in kinds:
         rows = []
+        field_name = float_field if kind is EmbeddingType.FLOAT else kind.value
         for position, record in enumerate(ordered):
-            value = _embeddings_of(record).get(kind.value)
+            value = _embeddings_of(record).get(field_name)
             if value is None:
                 raise _bad(f"row {position} has no {kind.value} embedding")
             rows.append(value)

@@ -12,6 +12,7 @@ from embedplug.errors import EmbedplugError, ResponseFormatError
 from embedplug.types import EmbeddingResult
 
 __all__ = [
+    "CreatedJob",
     "Dataset",
     "DatasetPart",
     "DatasetValidationError",
@@ -108,6 +109,11 @@ class EmbedJob:
         return self.status == EmbedJobStatus.COMPLETE
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """``meta.warnings``: what the API said about the job (deprecations...)."""
+        return _warnings(self.meta)
+
+    @property
     def billed_input_tokens(self) -> int:
         """``meta.billed_units.input_tokens`` (0 when absent)."""
         billed = self.meta.get("billed_units") or {}
@@ -115,6 +121,34 @@ class EmbedJob:
             return int(billed.get("input_tokens") or 0)
         except (TypeError, ValueError, AttributeError):
             return 0
+
+
+def _warnings(meta: Mapping[str, Any]) -> tuple[str, ...]:
+    found = meta.get("warnings")
+    return tuple(str(w) for w in found) if isinstance(found, list) else ()
+
+
+class CreatedJob(str):
+    """The id of a job just created: a ``str`` (as ``create_job`` always returned),
+    with the create answer's ``meta`` (``api_version``, ``billed_units``,
+    ``warnings``...) and its ``warnings``."""
+
+    meta: Mapping[str, Any]
+
+    def __new__(cls, job_id: str, meta: Mapping[str, Any] | None = None) -> CreatedJob:
+        made = super().__new__(cls, job_id)
+        made.meta = dict(meta or {})
+        return made
+
+    @property
+    def job_id(self) -> str:
+        """The id, as a plain ``str``."""
+        return str.__str__(self)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """``meta.warnings`` of the create answer (each also logged once, as a warning)."""
+        return _warnings(self.meta)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,19 @@ MIN_PIXELS = 3_136  # smaller ones (under 56x56) are upsampled
 
 _ALL_TYPES = frozenset(EmbeddingType)
 _ALL_INPUT_TYPES = frozenset(InputType)
+_TEXT_INPUT_TYPES = _ALL_INPUT_TYPES - {InputType.IMAGE}
+# Cohere's image page: with input_type "image", ``texts`` must be empty; ``inputs`` (text,
+# mixed) take the four text types only; ``images`` need "image". v4 also embeds an image
+# under a text type, sent as ``inputs``; v3 has only ``images``, so "image" alone.
+_V3_INPUT_TYPES = {
+    Modality.TEXT: _TEXT_INPUT_TYPES,
+    Modality.IMAGE: frozenset({InputType.IMAGE}),
+}
+_V4_INPUT_TYPES = {
+    Modality.TEXT: _TEXT_INPUT_TYPES,
+    Modality.IMAGE: _ALL_INPUT_TYPES,
+    Modality.MIXED: _TEXT_INPUT_TYPES,
+}
 
 
 def _v3(name: str, dimensions: int, description: str) -> ModelInfo:
@@ -34,6 +47,7 @@ def _v3(name: str, dimensions: int, description: str) -> ModelInfo:
         max_image_bytes=MAX_IMAGE_BYTES,
         max_payload_bytes=MAX_PAYLOAD_BYTES,
         description=description,
+        input_types_by_modality=_V3_INPUT_TYPES,
     )
 
 
@@ -52,6 +66,7 @@ MODELS: tuple[ModelInfo, ...] = (
         max_image_bytes=MAX_IMAGE_BYTES,
         max_payload_bytes=MAX_PAYLOAD_BYTES,
         description="Cohere Embed v4: text, images and mixed inputs; Matryoshka 256-1536",
+        input_types_by_modality=_V4_INPUT_TYPES,
     ),
     _v3("embed-english-v3.0", 1024, "Cohere Embed v3, English"),
     _v3("embed-multilingual-v3.0", 1024, "Cohere Embed v3, 100+ languages"),

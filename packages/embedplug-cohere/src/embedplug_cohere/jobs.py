@@ -27,6 +27,7 @@ from __future__ import annotations
 from embedplug_cohere._jobs_client import AsyncEmbedJobsClient, EmbedJobsClient, JobState
 from embedplug_cohere._jobs_protocol import INDEX_FIELD
 from embedplug_cohere._jobs_types import (
+    CreatedJob,
     Dataset,
     DatasetPart,
     DatasetValidationError,
@@ -42,6 +43,7 @@ from embedplug_cohere._jobs_types import (
 __all__ = [
     "INDEX_FIELD",
     "AsyncEmbedJobsClient",
+    "CreatedJob",
     "Dataset",
     "DatasetPart",
     "DatasetValidationError",

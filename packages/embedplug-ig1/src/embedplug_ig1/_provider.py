@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from embedplug.errors import ConfigurationError
 from embedplug.protocols import CohereV2Provider, OpenAIEmbeddingsProvider
 from embedplug.provider import Batch, BatchResult, HTTPProvider, Modality, ModelInfo
 from embedplug.types import EmbeddingType, InputType
@@ -19,11 +20,20 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
     from embedplug.errors import ProviderError
+    from embedplug.protocols.openai import EncodingFormat
 
 QWEN = "qwen3-vl-embedding-8b"
 BGE = "bge-m3"
 
 QWEN_DIMENSIONS = (128, 256, 384, 512, 768, 1024, 1536, 2048, 2560, 3072, 3584, 4096)
+_SEARCH = frozenset({InputType.SEARCH_DOCUMENT, InputType.SEARCH_QUERY})
+# IG1's page: "for image inputs, use input_type image"; texts and mixed inputs (Cohere's
+# rule for ``inputs``) take the search types.
+_QWEN_INPUT_TYPES = {
+    Modality.TEXT: _SEARCH,
+    Modality.IMAGE: frozenset({InputType.IMAGE}),
+    Modality.MIXED: _SEARCH,
+}
 
 _MODELS = (
     ModelInfo(
@@ -39,6 +49,7 @@ _MODELS = (
         max_image_bytes=5_000_000,  # "5 MB" and "20 MB" read as decimal, the strict reading
         max_payload_bytes=20_000_000,
         description="Qwen3-VL embedding (8B): text, images and mixed inputs in one space",
+        input_types_by_modality=_QWEN_INPUT_TYPES,
     ),
     ModelInfo(
         name=BGE,
@@ -50,6 +61,13 @@ _MODELS = (
         description="BAAI bge-m3, multilingual text (OpenAI-compatible endpoint)",
     ),
 )
+
+
+# The options each model's protocol takes, besides the connection's.
+_OPTIONS_OF = {
+    QWEN: frozenset({"truncate", "max_tokens"}),
+    BGE: frozenset({"encoding_format", "prefixes", "extra_body"}),
+}
 
 
 class _IG1Env:
@@ -80,8 +98,12 @@ class IG1Provider(HTTPProvider):
     """IG1 AI: ``qwen3-vl-embedding-8b`` (Cohere v2 protocol) and ``bge-m3`` (OpenAI protocol).
 
     Options: ``api_key`` (else ``IG1AI_API_KEY``), ``base_url`` (else
-    ``IG1AI_BASE_URL``, else ``https://api.ig1.ai``), and the usual
-    ``timeout``, ``headers``, ``max_concurrency``.
+    ``IG1AI_BASE_URL``, else ``https://api.ig1.ai``), the usual ``timeout``,
+    ``headers``, ``max_concurrency``; for ``qwen3-vl-embedding-8b`` (Cohere
+    v2 syntax) ``truncate`` (``NONE``/``START``/``END``) and ``max_tokens``;
+    for ``bge-m3`` (OpenAI syntax) ``encoding_format`` (``base64``/``float``),
+    ``prefixes`` and ``extra_body``. An option of the other model raises
+    ``ConfigurationError`` when the model is chosen.
     """
 
     name: ClassVar[str] = "ig1"
@@ -92,12 +114,44 @@ class IG1Provider(HTTPProvider):
     default_base_url = _IG1Env.default_base_url
 
     def __init__(
-        self, *, api_key: str | SecretStr | None = None, base_url: str | None = None, **options: Any
+        self,
+        *,
+        api_key: str | SecretStr | None = None,
+        base_url: str | None = None,
+        truncate: str | None = None,
+        max_tokens: int | None = None,
+        encoding_format: EncodingFormat | None = None,
+        prefixes: Mapping[InputType | str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(api_key=api_key, base_url=base_url, **options)
         shared = {"api_key": self.api_key, "base_url": self.base_url, **options}
-        self._cohere = _IG1Cohere(**shared)
-        self._openai = _IG1OpenAI(**shared)
+        self._cohere = _IG1Cohere(truncate=truncate, max_tokens=max_tokens, **shared)
+        self._openai = _IG1OpenAI(
+            encoding_format=encoding_format, prefixes=prefixes, extra_body=extra_body, **shared
+        )
+        given = {
+            "truncate": truncate,
+            "max_tokens": max_tokens,
+            "encoding_format": encoding_format,
+            "prefixes": prefixes,
+            "extra_body": extra_body,
+        }
+        self._given = frozenset(k for k, v in given.items() if v is not None)
+
+    def model_info(self, model: str) -> ModelInfo:
+        """The model's info; ``ConfigurationError`` if an option given is the other model's."""
+        info = super().model_info(model)
+        misplaced = sorted(self._given - _OPTIONS_OF[info.name])
+        if misplaced:
+            other = BGE if info.name == QWEN else QWEN
+            raise ConfigurationError(
+                f"ig1: {', '.join(misplaced)} {'applies' if len(misplaced) == 1 else 'apply'} "
+                f"to {other} only, not to {info.name} (which takes: "
+                f"{', '.join(sorted(_OPTIONS_OF[info.name]))})"
+            )
+        return info
 
     @classmethod
     def known_models(cls) -> Sequence[ModelInfo]:
@@ -114,7 +168,14 @@ class IG1Provider(HTTPProvider):
         return protocol.truncates_long_inputs(model, options)
 
     def build_request(self, batch: Batch) -> httpx.Request:
-        return self._protocol(batch).build_request(batch)
+        protocol = self._protocol(batch)
+        misplaced = sorted(set(batch.options) - protocol.call_options)
+        if misplaced:  # before anything is sent: every batch of a call has the same options
+            raise ConfigurationError(
+                f"ig1: per-call {', '.join(misplaced)} does not apply to {batch.model.name} "
+                f"(it takes: {', '.join(sorted(protocol.call_options))})"
+            )
+        return protocol.build_request(batch)
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> BatchResult:
         return self._protocol(batch).parse_response(response, batch)

@@ -5,7 +5,10 @@ Request: ``model``, ``input_type``, ``embedding_types`` and one of ``texts``,
 plus ``output_dimension``, ``truncate`` and ``max_tokens``. Floats travel as
 ``base64`` (little-endian float32) where the server offers it. Response:
 ``embeddings`` by type, ``texts``, ``images`` (width, height, format,
-bit_depth) and ``meta.billed_units`` (``input_tokens``, ``images``).
+bit_depth) and ``meta.billed_units`` (``input_tokens``, ``images``), summed
+into ``usage``; ``id``, ``model``, ``texts``, ``images`` and ``meta``'s
+``api_version``, ``billed_units``, ``tokens``, ``cached_tokens`` and
+``warnings`` are kept in the batch's ``meta``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["CohereV2Provider"]
 
 _TRUNCATE = ("NONE", "START", "END")
+# Kept in a batch's ``meta`` (``result.meta["batches"]``), as the server sent them.
+_RESPONSE_FIELDS = ("id", "model", "texts")
+_META_FIELDS = ("api_version", "billed_units", "tokens", "cached_tokens", "warnings")
 
 
 def content_blocks(item: str | Image | Mixed) -> list[dict[str, Any]]:
@@ -100,7 +106,9 @@ class CohereV2Provider(HTTPProvider):
         first = batch.inputs[0]
         input_type = batch.input_type
         body: dict[str, Any] = {"model": batch.model.name}
-        if self.content_mode == "inputs" or isinstance(first, Mixed):
+        # ``images`` need input_type "image": an image under a text type goes as ``inputs``
+        text_typed = isinstance(first, Image) and input_type not in (None, InputType.IMAGE)
+        if self.content_mode == "inputs" or isinstance(first, Mixed) or text_typed:
             body["inputs"] = [{"content": content_blocks(item)} for item in batch.inputs]
             if input_type is None:
                 input_type = InputType.IMAGE if isinstance(first, Image) else None
@@ -157,12 +165,16 @@ class CohereV2Provider(HTTPProvider):
             images=int(billed.get("images") or 0),
             requests=1,
         )
-        meta: dict[str, Any] = {k: payload[k] for k in ("id",) if k in payload}
+        # what the server says about the request, by reference: no per-vector work
+        meta: dict[str, Any] = {k: payload[k] for k in _RESPONSE_FIELDS if payload.get(k)}
+        meta.update((k, meta_body[k]) for k in _META_FIELDS if meta_body.get(k) is not None)
+        if "billed_units" not in meta and billed:
+            meta["billed_units"] = billed  # IG1 repeats it under ``usage``
         images = payload.get("images")
         if images:
             meta["images"] = images
             if all(isinstance(item, Image) for item in batch.inputs) and len(images) == len(batch):
                 meta["per_item"] = {"image": images}
-        if meta_body.get("warnings"):
-            meta["warnings"] = meta_body["warnings"]
+        if not meta_body.get("warnings"):
+            meta.pop("warnings", None)
         return BatchResult(vectors=vectors, usage=usage, meta=meta)

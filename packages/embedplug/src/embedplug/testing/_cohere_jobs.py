@@ -25,7 +25,7 @@ Output datasets are ``embed-output`` datasets whose parts are Avro object
 container files (what the cohere SDK reads with ``fastavro``; written here with
 ``fastavro``, imported only when a part is written), ``deflate`` by default
 (``codec="null"``, ``"bzip2"`` or ``"xz"`` otherwise), of records ``{text,
-embeddings: {float, int8, uint8, binary, ubinary}, <kept fields>}`` (the shape
+embeddings: {float, int8, uint8, binary, ubinary, base64}, <kept fields>}`` (the shape
 of Cohere's embed-jobs guide); or JSON Lines with ``output_format="jsonl"``.
 Vectors are those of ``StubServer("cohere")``: ``stub.expected_vectors(texts,
 model=..., embedding_type=...)`` is what a job gives.
@@ -57,13 +57,14 @@ import orjson
 from embedplug.testing._faults import FaultKind
 from embedplug.testing._server import StubServer
 from embedplug.testing._variants import StubError, count_tokens
+from embedplug.testing._vectors import rows_to_base64
 
 if TYPE_CHECKING:
     from embedplug.testing._server import RecordedRequest, _Handler
 
 __all__ = ["CohereJobsStub"]
 
-_EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary")
+_EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
 _INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
 _JobEnd = Literal["complete", "failed", "cancelled", "processing"]
 # codecs fastavro writes with the standard library alone
@@ -100,11 +101,15 @@ def _kept_value(value: Any) -> tuple[str, Any] | None:
     return ("string", value if isinstance(value, str) else orjson.dumps(value).decode())
 
 
+def _vector_type(kind: str) -> dict[str, Any]:
+    return {"type": "array", "items": "float" if kind == "float" else "int"}
+
+
 def _avro_schema(kept: Sequence[str]) -> dict[str, Any]:
     vector_fields = [
         {
             "name": kind,
-            "type": ["null", {"type": "array", "items": "float" if kind == "float" else "int"}],
+            "type": ["null", "string" if kind == "base64" else _vector_type(kind)],
             "default": None,
         }
         for kind in _EMBEDDING_TYPES
@@ -126,11 +131,11 @@ def _avro_schema(kept: Sequence[str]) -> dict[str, Any]:
 
 def _avro_record(record: Mapping[str, Any], kept: Sequence[str]) -> dict[str, Any]:
     vectors = record["embeddings"]
-    embeddings: dict[str, list[float] | list[int] | None] = {}
+    embeddings: dict[str, list[float] | list[int] | str | None] = {}
     for kind in _EMBEDDING_TYPES:
         values = vectors.get(kind)
-        if values is None:
-            embeddings[kind] = None
+        if values is None or kind == "base64":  # base64: one string per vector
+            embeddings[kind] = values
         elif kind == "float":
             embeddings[kind] = [float(v) for v in values]
         else:
@@ -654,7 +659,11 @@ class CohereJobsStub(StubServer):
         vectors = {
             kind: self.expected_vectors(texts, model=job.model, embedding_type=kind).tolist()
             for kind in job.embedding_types
+            if kind != "base64"
         }
+        if "base64" in job.embedding_types:  # little-endian float32 bytes, as /v2/embed
+            floats = self.expected_vectors(texts, model=job.model).astype("<f4")
+            vectors["base64"] = rows_to_base64(floats)
         records = [
             {
                 "text": row["text"],
