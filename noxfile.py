@@ -22,6 +22,8 @@ PACKAGES = sorted(
 )
 EXAMPLE_PLUGIN = "docs/examples/embedplug-hello"
 TORCH = "torch==2.13.0"  # the CPU build; a bare "torch" pulls several GB of CUDA
+LOCAL = "packages/embedplug-local"
+LOCAL_TORCH = f"{LOCAL}[torch]"  # both local backends: onnx (the default) and torch
 TEST_DEPS = [
     "pytest>=8",
     "pytest-asyncio>=0.23",
@@ -48,7 +50,11 @@ def tests(session: nox.Session) -> None:
     """Install every package and run the whole test suite."""
     # silent=False: pip's progress shows, so a first install (minutes) is not taken for a hang
     session.install(
-        TORCH, *_editable(PACKAGES), *_editable([EXAMPLE_PLUGIN]), *TEST_DEPS, silent=False
+        TORCH,
+        *_editable([LOCAL_TORCH if p == LOCAL else p for p in PACKAGES]),
+        *_editable([EXAMPLE_PLUGIN]),
+        *TEST_DEPS,
+        silent=False,
     )
     session.run(
         "pytest",
@@ -96,8 +102,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Install the core and the local provider, then embed a few sentences offline."""
-    session.install(TORCH, "-e", "packages/embedplug", "-e", "packages/embedplug-local")
+    """Install the core and the local provider (no torch), then embed a few sentences offline."""
+    session.install("-e", "packages/embedplug", "-e", LOCAL)
     session.run("embedplug", "demo", env={"HF_HUB_OFFLINE": "1"})
 
 
@@ -109,3 +115,5 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/bench/bench_engine.py", *session.posargs)
     session.run("python", "tests/bench/bench_bulk.py")
     session.run("python", "tests/bench/bench_cli_startup.py")
+    session.install(TORCH, "-e", LOCAL_TORCH)  # the local model's two backends side by side
+    session.run("python", "tests/bench/bench_local.py", env={"HF_HUB_OFFLINE": "1"})

@@ -62,10 +62,11 @@ def test_default_backend_matches_sentence_transformers(provider: LocalProvider) 
 
 
 def test_default_backend_on_one_and_two_word_inputs(provider: LocalProvider) -> None:
-    """Very short inputs lose most to int8 (measured 0.996-0.999): documented, bounded here."""
+    """Very short inputs lose most to int8 (measured 0.9952-0.9994 here; int8 kernels vary
+    by CPU, hence the margin): documented in docs/providers/local.md, bounded here."""
     vectors = embedplug.embed(SHORT, model="local").embeddings
     sims = cosines(vectors, REFERENCE[len(SENTENCES) :])
-    assert sims.min() >= 0.995, dict(zip(SHORT, sims.round(5).tolist(), strict=True))
+    assert sims.min() >= 0.994, dict(zip(SHORT, sims.round(5).tolist(), strict=True))
 
 
 @needs_torch
