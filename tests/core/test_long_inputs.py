@@ -390,3 +390,20 @@ def test_the_local_models_tokenizer_counts_exactly() -> None:
             embedder.embed([fits + " word"])
         result = embedder.embed([fits + " word"], long_inputs="chunk")
     assert result.meta["chunks"] == [2]
+
+
+def test_a_cache_reports_what_the_policy_did_in_the_callers_positions(
+    make_embedder: MakeEmbedder, tmp_path: Any
+) -> None:
+    from embedplug.cache import CachedEmbedder
+
+    small = ModelInfo(name="small-limit", dimensions=64, max_tokens_per_item=100)
+    inner, _ = make_embedder(small)
+    text = "word " * 200
+    with CachedEmbedder(inner, tmp_path / "cache.sqlite") as cached:
+        cached.embed(["cached"], long_inputs="chunk")
+        result = cached.embed(["cached", text, "x", text], long_inputs="chunk")
+        assert result.meta["chunks"] == [0, 13, 1, 13]  # 0: a cache hit, nothing sent
+        cut = cached.embed(["y", text, text], long_inputs="truncate")
+        assert cut.meta["truncated_inputs"] == [1, 2]
+        assert cut.meta["truncated_by"] == "client"

@@ -468,6 +468,8 @@ class CachedEmbedder(Embedder):
         meta: dict[str, Any] = {"cache": stats}
         if result is not None and "batches" in result.meta:
             meta["batches"] = result.meta["batches"]
+        if result is not None:
+            meta.update(_long_input_meta(lookup, result.meta))
         return EmbeddingResult(
             vectors=vectors,
             model=self.model_info.name,
@@ -570,6 +572,20 @@ class CachedEmbedder(Embedder):
 
     def __repr__(self) -> str:
         return f"CachedEmbedder({self.id!r}, cache={str(self.cache.path)!r})"
+
+
+def _long_input_meta(lookup: _Lookup, sent_meta: dict[str, Any]) -> dict[str, Any]:
+    """The long-input policy's ``meta`` keys in the caller's positions (hits: not sent)."""
+    out: dict[str, Any] = {}
+    inverse = lookup.inverse.tolist()
+    if "truncated_inputs" in sent_meta:
+        cut = {lookup.missing[row] for row in sent_meta["truncated_inputs"]}
+        out["truncated_inputs"] = [p for p, u in enumerate(inverse) if u in cut]
+        out["truncated_by"] = sent_meta.get("truncated_by")
+    if "chunks" in sent_meta:
+        pieces = dict(zip(lookup.missing, sent_meta["chunks"], strict=True))
+        out["chunks"] = [pieces.get(u, 0) for u in inverse]
+    return out
 
 
 @dataclass
