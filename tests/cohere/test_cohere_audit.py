@@ -214,3 +214,19 @@ def test_cli_create_offers_base64_and_not_image(
     assert [r for r in jobs_stub.requests if r.path == "/v1/embed-jobs"][-1].json[
         "embedding_types"
     ] == ["base64"]
+
+
+def test_embed_dataset_returns_the_create_warnings_and_logs_them_once(
+    jobs_stub: CohereJobsStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    jobs_stub.create_warnings = ["this model will be retired"]
+    with (
+        EmbedJobsClient(api_key=KEY, base_url=jobs_stub.url) as client,
+        caplog.at_level(logging.WARNING, logger="embedplug_cohere.jobs"),
+    ):
+        client.sleep = lambda seconds: None
+        result = client.embed_dataset(["a text"], model=JOBS_MODEL, poll_interval=0)
+    assert result.meta["warnings"] == ["this model will be retired"]
+    assert [r.getMessage() for r in caplog.records if "retired" in r.getMessage()] == [
+        f"embed job {result.job_id}: this model will be retired"
+    ]

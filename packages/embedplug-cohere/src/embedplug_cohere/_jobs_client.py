@@ -419,6 +419,7 @@ class _JobsBase:
     ) -> Flow[EmbedJobResult]:
         state: JobState | None = None
         payload: DatasetPayload | None = None
+        warnings: list[str] = []  # the API's, from the create answer and the finished job
         target = Path(state_file) if state_file is not None else None
         if resume is not None:
             state, resumed_from = _resume_state(resume)
@@ -484,7 +485,9 @@ class _JobsBase:
                 embedding_types=state.embedding_types,
                 truncate=state.truncate,
             )
-            state.job_id = yield from self._create_flow(body)
+            created = yield from self._create_flow(body)
+            state.job_id = created.job_id
+            warnings.extend(created.warnings)
             if target is not None:
                 state.save(target)  # right away: from here on a crash re-embeds nothing
         job = yield from self._wait_flow(
@@ -495,15 +498,17 @@ class _JobsBase:
             progress=progress,
         )
         kinds = embedding_types if embedding_types is not None else state.embedding_types
-        return (
-            yield from self._download_flow(
-                None,
-                dataset_id=None,
-                embedding_types=kinds,
-                expected_count=state.count,
-                job=job,
-            )
+        result = yield from self._download_flow(
+            None,
+            dataset_id=None,
+            embedding_types=kinds,
+            expected_count=state.count,
+            job=job,
         )
+        warnings.extend(job.warnings)
+        if warnings:
+            result.meta["warnings"] = list(dict.fromkeys(warnings))
+        return result
 
 
 def _raise_if_unsuccessful(job: EmbedJob) -> None:

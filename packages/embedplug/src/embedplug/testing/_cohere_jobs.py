@@ -373,6 +373,8 @@ class CohereJobsStub(StubServer):
         self.part_downloads = 0
         self.texts_embedded: collections.Counter[str] = collections.Counter()
         """How many times each text was embedded by a job."""
+        self.create_warnings: list[str] = []
+        """``meta.warnings`` of every create answer (e.g. a deprecation notice)."""
 
     def start(self) -> CohereJobsStub:
         """Bind a free port on 127.0.0.1 and serve from a daemon thread; returns ``self``."""
@@ -624,7 +626,10 @@ class CohereJobsStub(StubServer):
         )
         self._jobs[job.id] = job
         self.jobs_created += 1
-        return {"job_id": job.id, "meta": {"api_version": {"version": "1"}}}
+        meta: dict[str, Any] = {"api_version": {"version": "1"}}
+        if self.create_warnings:
+            meta["warnings"] = list(self.create_warnings)
+        return {"job_id": job.id, "meta": meta}
 
     def _get_job(self, ident: str) -> dict[str, Any]:
         job = self._jobs.get(ident)
