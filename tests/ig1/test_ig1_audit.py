@@ -140,3 +140,11 @@ def test_a_per_call_option_of_the_other_model_is_refused_before_sending(
     ):
         e.embed(["x"], truncate="END")
     assert bge_server.request_count == 0
+
+
+def test_options_key_the_cache_through_the_protocol_they_reach() -> None:
+    plain = IG1Provider(api_key=KEY).cache_fingerprint()
+    cut = IG1Provider(api_key=KEY, truncate="START").cache_fingerprint()
+    assert plain != cut
+    assert "given" not in cut
+    assert "START" in cut["_cohere"]

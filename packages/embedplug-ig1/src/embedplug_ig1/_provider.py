@@ -112,6 +112,8 @@ class IG1Provider(HTTPProvider):
     api_key_env = _IG1Env.api_key_env
     base_url_env = _IG1Env.base_url_env
     default_base_url = _IG1Env.default_base_url
+    # which options were given: the delegates' settings already key the cache
+    _NOT_IN_FINGERPRINT: ClassVar[frozenset[str]] = HTTPProvider._NOT_IN_FINGERPRINT | {"given"}
 
     def __init__(
         self,
@@ -138,12 +140,12 @@ class IG1Provider(HTTPProvider):
             "prefixes": prefixes,
             "extra_body": extra_body,
         }
-        self._given = frozenset(k for k, v in given.items() if v is not None)
+        self._given = tuple(k for k, v in given.items() if v is not None)
 
     def model_info(self, model: str) -> ModelInfo:
         """The model's info; ``ConfigurationError`` if an option given is the other model's."""
         info = super().model_info(model)
-        misplaced = sorted(self._given - _OPTIONS_OF[info.name])
+        misplaced = [name for name in self._given if name not in _OPTIONS_OF[info.name]]
         if misplaced:
             other = BGE if info.name == QWEN else QWEN
             raise ConfigurationError(
