@@ -49,10 +49,14 @@ Run one page: ``pytest tests/docs -k quickstart`` (test ids are ``docs/quickstar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,20 +120,55 @@ def run_python(snippet: Snippet, namespace: dict[str, Any]) -> None:
         exec(code, namespace)
 
 
+SHELL_TIMEOUT = 120.0
+
+
+def _stop_group(pgid: int) -> bool:
+    """Stop what a shell block left running in its process group; whether anything was."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    return True
+
+
 def run_shell(snippet: Snippet, env: dict[str, str], cwd: Path) -> None:
+    """Run a block in its own process group, output to files (a server left in the
+    background cannot hold a pipe open); what it leaves running is stopped, and fails it."""
     script = shell_script(snippet)
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, (
-        f"{snippet.where} exited {done.returncode}\n--- script\n{script}"
-        f"--- stdout\n{done.stdout[-3000:]}--- stderr\n{done.stderr[-3000:]}"
-    )
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        try:
+            code: int | str = proc.wait(timeout=SHELL_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            code = f"nothing: still running after {SHELL_TIMEOUT:.0f} s"
+        finally:
+            left_running = _stop_group(proc.pid)
+            proc.wait()
+        outputs = []
+        for stream in (stdout, stderr):
+            stream.seek(0)
+            outputs.append(stream.read().decode(errors="replace")[-3000:])
+    report = f"\n--- script\n{script}--- stdout\n{outputs[0]}--- stderr\n{outputs[1]}"
+    assert code == 0, f"{snippet.where} exited {code}{report}"
+    assert not left_running, f"{snippet.where} left processes running (stopped now){report}"
 
 
 def run_chain(chain: Chain, env: dict[str, str], cwd: Path) -> None:
@@ -254,3 +293,11 @@ def test_install_lines_are_replaced_and_venv_tools_run_from_path() -> None:
         )
     )
     assert script == "true && true && embedplug demo\ntrue\n"
+
+
+def test_a_shell_block_that_leaves_a_server_running_fails(
+    doc_env: dict[str, str], tmp_path: Path
+) -> None:
+    block = Snippet(ROOT / "docs" / "testing.md", 1, "bash", "sleep 60 &\necho started\n")
+    with pytest.raises(AssertionError, match="left processes running"):
+        run_shell(block, doc_env, tmp_path)
