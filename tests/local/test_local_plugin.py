@@ -129,6 +129,30 @@ print(json.dumps({{
     }
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "printed"), [(["--help"], "Usage"), (["models"], "local:all-minilm-l6-v2")]
+)
+def test_the_cli_lists_without_the_runtime(args: list[str], printed: str) -> None:
+    """``embedplug --help`` and ``embedplug models`` import no runtime of the local model."""
+    code = f"""
+import json, sys
+from embedplug.cli import main
+sys.argv = ["embedplug", *{args!r}]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in {(*RUNTIME, *HEAVY)!r} if m in sys.modules)), file=sys.stderr)
+"""
+    env = {**os.environ, "EMBEDPLUG_LOAD_PLUGINS": "local"}  # other plugins may bring NumPy
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+    assert printed in proc.stdout
+
+
 def test_options() -> None:
     provider = LocalProvider(device="cpu", batch_size=16)
     assert provider.device == "cpu"
