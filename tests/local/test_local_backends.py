@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -145,6 +146,33 @@ def test_default_backend_imports_no_torch_and_needs_no_network(tmp_path: Path) -
     assert report["network"] == []
     assert report["hf_home"] == []  # nothing cached, nothing fetched
     assert proc.stderr == ""
+
+
+def _can_unshare_network() -> bool:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    probe = subprocess.run([unshare, "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _can_unshare_network(), reason="unshare -n is not permitted here")
+def test_default_backend_without_any_network_interface(tmp_path: Path) -> None:
+    """``unshare -n``: no network at all, HF_HUB_OFFLINE unset, an empty HF cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env.update(HF_HOME=str(tmp_path), EMBEDPLUG_LOAD_PLUGINS="local")
+    code = "import embedplug; print(embedplug.embed(['hello']).embeddings.shape)"
+    proc = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(1, 384)"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_threads_share_one_session_and_agree_bit_for_bit(
