@@ -17,7 +17,9 @@ Each block is a complete script, as a newcomer would paste it:
   ``asyncio.run`` (no top-level ``await``), make any image yourself (Pillow or
   bytes).
 * Shell blocks run as ``bash -euo pipefail`` with the test venv's ``bin`` first
-  on ``PATH``.
+  on ``PATH``, in their own process group: a block must stop what it starts in
+  the background (``kill %1; wait``); what it leaves running is stopped and the
+  block fails. Each has ``SHELL_TIMEOUT`` seconds.
 * The working directory is a fresh empty temporary directory per block: files
   a block writes (cat.png, corpus.jsonl, vectors.parquet) land there, and
   nothing of the repository is there.
@@ -29,6 +31,13 @@ Each block is a complete script, as a newcomer would paste it:
   ``NUGEN_API_KEY``, ``IG1AI_BASE_URL``/``IG1AI_API_KEY`` (both IG1 paths on one
   server), and ``HF_HUB_OFFLINE=1``. Each stub requires its key. The stubs
   answer with each model's real full dimension (checked below).
+
+Printed values are checked: in ``print(x)  # (2, 384) float32`` the comment,
+when it starts like a value (a bracket, digit, quote, ``-``, True/False/None
+or ``Name(``), is what must print; ``...`` in it matches anything and prose may
+follow after ``": "``. A comment that starts with a word is not checked.
+Warnings behave as in a script, except that one raised by embedplug's own
+modules fails the block.
 
 Markers, an HTML comment right before the fence (invisible once rendered):
 
