@@ -1,8 +1,10 @@
 """Run a stub server in the foreground: ``python -m embedplug.testing.stub --variant openai``.
 
-The first line of stdout is the server's base URL (e.g. ``http://127.0.0.1:54321``);
-the endpoint's full URL goes to stderr. Serves until SIGTERM or SIGINT, then
-shuts down cleanly and exits 0.
+``--variant`` is any registered variant, or ``cohere-jobs``: the ``cohere``
+stub plus Cohere's Datasets and Embed Jobs APIs (``CohereJobsStub``). The first
+line of stdout is the server's base URL (e.g. ``http://127.0.0.1:54321``); the
+endpoint's full URL goes to stderr. Serves until SIGTERM or SIGINT, then shuts
+down cleanly and exits 0. ``docs/testing.md`` shows every variant in use.
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
-__all__ = ["main", "serve_in_subprocess"]
+if TYPE_CHECKING:
+    from embedplug.testing._server import StubServer
+
+__all__ = ["COHERE_JOBS", "main", "serve_in_subprocess"]
+
+COHERE_JOBS = "cohere-jobs"
+"""The ``--variant`` name of the Cohere stub with the Datasets and Embed Jobs APIs."""
 
 
 @contextmanager
@@ -50,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m embedplug.testing.stub",
         description="Serve a local embeddings stub that speaks one provider's protocol.",
     )
-    parser.add_argument("--variant", default="openai", choices=sorted(VARIANTS))
+    parser.add_argument("--variant", default="openai", choices=sorted([*VARIANTS, COHERE_JOBS]))
     parser.add_argument(
         "--dimensions",
         type=int,
@@ -62,25 +71,53 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--max-items", type=int, default=None, help="inputs per request limit")
+    jobs = parser.add_argument_group(f"{COHERE_JOBS} only")
+    jobs.add_argument(
+        "--job-polls", type=int, default=2, help="polls a job shows 'processing' (default: 2)"
+    )
+    jobs.add_argument(
+        "--validation-polls",
+        type=int,
+        default=1,
+        help="polls a dataset shows 'processing' before 'validated' (default: 1)",
+    )
     return parser
+
+
+def _server(args: argparse.Namespace) -> StubServer:
+    from embedplug.testing._server import StubServer
+
+    if args.variant == COHERE_JOBS:
+        from embedplug.testing._cohere_jobs import CohereJobsStub
+
+        if args.max_items is not None:
+            raise ValueError(f"--max-items does not apply to {COHERE_JOBS}")
+        return CohereJobsStub(
+            api_key=args.api_key,
+            dimensions=args.dimensions,
+            latency=args.latency_ms / 1000.0,
+            job_polls=args.job_polls,
+            validation_polls=args.validation_polls,
+            host=args.host,
+            port=args.port,
+        )
+    return StubServer(
+        args.variant,
+        dimensions=args.dimensions,
+        latency=args.latency_ms / 1000.0,
+        api_key=args.api_key,
+        max_items=args.max_items,
+        host=args.host,
+        port=args.port,
+        record=False,  # nobody can read the records; keep memory flat on long runs
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, serve until a signal, return the exit status."""
     args = _parser().parse_args(argv)
-    from embedplug.testing._server import StubServer
-
     try:
-        server = StubServer(
-            args.variant,
-            dimensions=args.dimensions,
-            latency=args.latency_ms / 1000.0,
-            api_key=args.api_key,
-            max_items=args.max_items,
-            host=args.host,
-            port=args.port,
-            record=False,  # nobody can read the records; keep memory flat on long runs
-        )
+        server = _server(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -93,8 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with server:
             print(server.url, flush=True)
+            jobs = f" and {server.url}/v1/embed-jobs" if args.variant == COHERE_JOBS else ""
             print(
-                f"{server.variant.name} stub: POST {server.endpoint} "
+                f"{args.variant} stub: POST {server.endpoint}{jobs} "
                 f"({server.dimensions} dimensions by default)",
                 file=sys.stderr,
                 flush=True,
