@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from embedplug.testing._server import StubServer
@@ -87,29 +87,22 @@ def _parser() -> argparse.ArgumentParser:
 def _server(args: argparse.Namespace) -> StubServer:
     from embedplug.testing._server import StubServer
 
-    if args.variant == COHERE_JOBS:
-        from embedplug.testing._cohere_jobs import CohereJobsStub
+    common: dict[str, Any] = {
+        "dimensions": args.dimensions,
+        "latency": args.latency_ms / 1000.0,
+        "api_key": args.api_key,
+        "host": args.host,
+        "port": args.port,
+    }
+    if args.variant != COHERE_JOBS:
+        # record=False: nobody can read the records; keep memory flat on long runs
+        return StubServer(args.variant, max_items=args.max_items, record=False, **common)
+    from embedplug.testing._cohere_jobs import CohereJobsStub
 
-        if args.max_items is not None:
-            raise ValueError(f"--max-items does not apply to {COHERE_JOBS}")
-        return CohereJobsStub(
-            api_key=args.api_key,
-            dimensions=args.dimensions,
-            latency=args.latency_ms / 1000.0,
-            job_polls=args.job_polls,
-            validation_polls=args.validation_polls,
-            host=args.host,
-            port=args.port,
-        )
-    return StubServer(
-        args.variant,
-        dimensions=args.dimensions,
-        latency=args.latency_ms / 1000.0,
-        api_key=args.api_key,
-        max_items=args.max_items,
-        host=args.host,
-        port=args.port,
-        record=False,  # nobody can read the records; keep memory flat on long runs
+    if args.max_items is not None:
+        raise ValueError(f"--max-items does not apply to {COHERE_JOBS}")
+    return CohereJobsStub(
+        job_polls=args.job_polls, validation_polls=args.validation_polls, **common
     )
 
 
