@@ -226,7 +226,7 @@ class Image:
             from PIL import Image as PILModule
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
-                "reading image dimensions or resizing needs Pillow: pip install 'embedplug[images]'"
+                "reading image dimensions or resizing needs Pillow: pip install pillow"
             ) from exc
         import io
 

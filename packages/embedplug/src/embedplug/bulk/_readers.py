@@ -222,9 +222,7 @@ class ParquetReader(Reader):
         try:
             import pyarrow.parquet as pq
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ConfigurationError(
-                "reading Parquet needs pyarrow: pip install 'embedplug[parquet]'"
-            ) from exc
+            raise ConfigurationError("reading Parquet needs pyarrow: pip install pyarrow") from exc
         self._file = pq.ParquetFile(path)
         self._wanted = columns
 

@@ -198,7 +198,7 @@ class ParquetWriter:
             import pyarrow.parquet  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigurationError(
-                "writing Parquet needs pyarrow: pip install 'embedplug[parquet]', "
+                "writing Parquet needs pyarrow: pip install pyarrow, "
                 "or write NPY (an output ending in .npy)"
             ) from exc
         self.work = work
