@@ -569,11 +569,13 @@ def test_cli_embed_file_and_exit_codes(
 
     openai_stub.inject(Fault.status(401, times=None))
     result = runner.invoke(cli, [*args, "--overwrite", "--no-progress"])
-    assert result.exit_code == 3, result.output
-    assert "checkpoint is intact" in result.output
+    assert result.exit_code == 1, result.output  # one exit code for every failure
+    assert "before any row was embedded" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.with_name(out.name + ".partial").exists()  # nothing left in the way
 
 
-def test_cli_progress_bar_shows_texts_per_second(
+def test_cli_progress_bar_shows_inputs_per_second(
     tmp_path: Path, openai_stub: StubServer, jsonl: Any
 ) -> None:
     from click.testing import CliRunner
@@ -586,5 +588,5 @@ def test_cli_progress_bar_shows_texts_per_second(
         ["embed-file", str(source), "-o", str(tmp_path / "o.npy"), "-m", MODEL, "--progress"],
     )
     assert result.exit_code == 0, result.output
-    assert "texts/s" in result.output
+    assert "inputs/s" in result.output
     assert "30/30" in result.output

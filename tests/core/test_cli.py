@@ -5,7 +5,6 @@ Uses the example ``hello`` plugin (installed in the test environment) so no mode
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -44,24 +43,47 @@ def test_unknown_provider_is_one_line_and_non_zero(runner: CliRunner) -> None:
     assert "Traceback" not in result.output
 
 
-def test_embed_texts_as_json(runner: CliRunner) -> None:
+def _lines(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_embed_texts_as_json_lines(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["embed", "-m", "hello:toy-64", "first text", "second text"])
     assert result.exit_code == 0, result.output
+    records = _lines(result.output)  # one compact JSON document a line, one line an input
+    assert len(result.output.splitlines()) == 2
+    assert {r["model"] for r in records} == {"hello:toy-64"}
+    assert [r["index"] for r in records] == [0, 1]
+    assert [r["input"] for r in records] == ["first text", "second text"]
+    assert all(len(r["embeddings"]["float"]) == 64 for r in records)
+    assert records[0]["embeddings"]["float"] != records[1]["embeddings"]["float"]
+
+
+def test_embed_format_json_is_one_compact_document(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["embed", "-m", "hello:toy-64", "a", "b", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 1
     payload = json.loads(result.output)
     assert payload["model"] == "hello:toy-64"
-    assert [e["input"] for e in payload["embeddings"]] == ["first text", "second text"]
-    assert all(len(e["vector"]) == 64 for e in payload["embeddings"])
-    assert payload["embeddings"][0]["vector"] != payload["embeddings"][1]["vector"]
+    assert [e["input"] for e in payload["embeddings"]] == ["a", "b"]
+    assert all(len(e["embeddings"]["float"]) == 64 for e in payload["embeddings"])
+    assert set(payload["usage"]) == {"input_tokens", "images", "requests"}
 
 
 def test_embed_reads_stdin_lines(runner: CliRunner) -> None:
-    result = runner.invoke(cli, ["embed", "-m", "hello:toy-64"], input="one\n\ntwo\nthree\n")
+    result = runner.invoke(cli, ["embed", "-m", "hello:toy-64"], input="one\ntwo\nthree\n")
     assert result.exit_code == 0, result.output
-    inputs = [e["input"] for e in json.loads(result.output)["embeddings"]]
-    assert inputs == ["one", "two", "three"]  # blank lines skipped
+    assert [r["input"] for r in _lines(result.output)] == ["one", "two", "three"]
 
 
-def test_embed_npy_to_a_file_and_to_stdout(runner: CliRunner, tmp_path: Path) -> None:
+def test_embed_refuses_a_blank_stdin_line_by_number(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["embed", "-m", "hello:toy-64"], input="one\n\ntwo\n")
+    assert result.exit_code == 1
+    assert "stdin line 2 is blank" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_embed_npy_to_a_file_only(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "v.npy"
     result = runner.invoke(
         cli, ["embed", "-m", "hello:toy-64", "a", "b", "--format", "npy", "-o", str(out)]
@@ -70,15 +92,15 @@ def test_embed_npy_to_a_file_and_to_stdout(runner: CliRunner, tmp_path: Path) ->
     from_file = np.load(out)
     assert from_file.shape == (2, 64)
     result = runner.invoke(cli, ["embed", "-m", "hello:toy-64", "a", "b", "--format", "npy"])
-    assert np.array_equal(np.load(io.BytesIO(result.stdout_bytes)), from_file)
+    assert result.exit_code == 2
+    assert result.stdout_bytes == b""  # no binary on the terminal
+    assert "-o" in result.output
 
 
 def test_embed_quantised_type(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["embed", "-m", "hello:toy-64", "a", "--type", "ubinary"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
-    assert payload["dimensions"] == 64
-    vector = payload["embeddings"][0]["vector"]
+    vector = _lines(result.output)[0]["embeddings"]["ubinary"]
     assert len(vector) == 8
     assert all(isinstance(v, int) and 0 <= v <= 255 for v in vector)
 

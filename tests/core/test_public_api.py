@@ -181,13 +181,15 @@ def test_unknown_model_lists_the_providers_models(fresh_plugins: ModuleType) -> 
     )
 
 
-def test_unknown_bare_model_goes_to_the_default_provider_and_lists_its_models(
+def test_unknown_bare_name_is_neither_provider_nor_model_and_lists_providers(
     fresh_plugins: ModuleType,
 ) -> None:
-    with pytest.raises(UnknownModelError) as info:
+    # not "unknown model ... for provider 'local'": the name was looked up everywhere
+    with pytest.raises(UnknownProviderError) as info:
         embedplug.embedder("no-such-model-anywhere")
-    assert info.value.provider == "local"
-    assert "all-minilm-l6-v2" in info.value.available
+    assert "neither an installed provider nor a model any provider knows" in str(info.value)
+    assert "local" in info.value.available
+    assert "'local'" not in str(info.value).partition(";")[0]
 
 
 def test_unknown_provider_option_lists_the_options_it_takes(fresh_plugins: ModuleType) -> None:
@@ -216,7 +218,6 @@ def test_provider_options_reach_the_provider(fresh_plugins: ModuleType) -> None:
         ("all-minilm-l6-v2", ("local", "all-minilm-l6-v2")),
         (None, ("local", "all-minilm-l6-v2")),  # nothing: the offline default
         ("", ("local", "all-minilm-l6-v2")),
-        ("unheard-of", ("local", "unheard-of")),  # unknown bare name: the default provider's
         ("acme:big:v2", ("acme", "big:v2")),  # only the first colon splits
     ],
 )
@@ -227,13 +228,22 @@ def test_split_model_id(
     assert _split_model_id(model_id) == expected
 
 
+@pytest.mark.parametrize("setting", [None, "hello:toy-256"])
+def test_unknown_bare_name_never_goes_to_the_default_provider(
+    fresh_plugins: ModuleType, monkeypatch: pytest.MonkeyPatch, setting: str | None
+) -> None:
+    if setting:
+        monkeypatch.setenv("EMBEDPLUG_DEFAULT_MODEL", setting)
+    with pytest.raises(UnknownProviderError, match="'unheard-of' is neither"):
+        _split_model_id("unheard-of")
+
+
 @pytest.mark.parametrize(
     ("setting", "model_id", "expected"),
     [
         ("hello:toy-256", None, ("hello", "toy-256")),
         ("hello", None, ("hello", None)),
         ("hello:toy-256", "", ("hello", "toy-256")),
-        ("hello:toy-256", "unheard-of", ("hello", "unheard-of")),
         ("hello:toy-256", "local", ("local", None)),  # an explicit name wins
         ("hello:toy-256", "all-minilm-l6-v2", ("local", "all-minilm-l6-v2")),
     ],

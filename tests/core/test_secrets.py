@@ -55,7 +55,7 @@ def test_missing_key_error_names_the_variable(
     fake_openai_class: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FAKE_OPENAI_API_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="set FAKE_OPENAI_API_KEY or pass api_key="):
+    with pytest.raises(ConfigurationError, match="set FAKE_OPENAI_API_KEY, pass api_key="):
         fake_openai_class()
 
 

@@ -109,10 +109,13 @@ def test_secret_str_argument_is_kept() -> None:
 def test_missing_key_names_every_variable_and_not_required_gives_none() -> None:
     with pytest.raises(
         ConfigurationError,
-        match="acme: no API key; set ACME_API_KEY or ACME_KEY or LEGACY_ACME_TOKEN or pass",
+        match="acme: no API key; set ACME_API_KEY or ACME_KEY or LEGACY_ACME_TOKEN, pass api_key",
     ):
         resolve_api_key(None, ENV, provider="acme")
-    with pytest.raises(ConfigurationError, match="set api_key="):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"no API key; pass api_key=\.\.\. \(on the command line: --api-key\)",
+    ):
         resolve_api_key(None, (), provider="acme")
     assert resolve_api_key(None, ENV, provider="acme", required=False) is None
 

@@ -11,6 +11,7 @@ pluggy) load on first use, so ``import embedplug`` stays fast.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from embedplug._lazy import lazy_attributes
@@ -47,6 +48,10 @@ from embedplug.types import (
     Mixed,
     Usage,
 )
+
+# A library logs and never prints: with no handler of the application's, records stop
+# here instead of reaching logging's last-resort handler on stderr.
+logging.getLogger("embedplug").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from embedplug._api import Embedder, ModelEntry, aembed, embed, embedder, models, providers

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import os
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -223,24 +222,10 @@ class Embedder:
 
 
 def _split_model_id(model: str | None) -> tuple[str, str | None]:
-    """``(provider, model or None)`` for a model id, resolving defaults."""
-    if not model:
-        model = os.environ.get("EMBEDPLUG_DEFAULT_MODEL") or DEFAULT_MODEL
-    if ":" in model:
-        provider, _, name = model.partition(":")
-        return provider, name or None
-    classes = plugins.provider_classes()
-    if model in classes:
-        return model, None
-    owners = [n for n, cls in classes.items() if any(m.name == model for m in cls.known_models())]
-    if len(owners) == 1:
-        return owners[0], model
-    if len(owners) > 1:
-        choices = ", ".join(f"{o}:{model}" for o in sorted(owners))
-        raise ConfigurationError(f"model {model!r} is offered by several providers: {choices}")
-    default = os.environ.get("EMBEDPLUG_DEFAULT_MODEL") or DEFAULT_MODEL
-    default_provider = default.partition(":")[0]
-    return default_provider, model
+    """``(provider, model or None)`` for a model id, resolving defaults (see ``_resolve``)."""
+    from embedplug._resolve import split_model_id
+
+    return split_model_id(model)
 
 
 def embedder(model: str | None = None, **options: Any) -> Embedder:
@@ -256,8 +241,10 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
     cache and embeds only what is missing. Any other name raises
     ``ConfigurationError`` listing the valid ones.
     """
+    from embedplug._resolve import check_model_without_key, provider_class
+
     provider_name, model_name = _split_model_id(model)
-    cls = plugins.provider_class(provider_name)
+    cls = provider_class(provider_name, model)
     provider_params = _provider_parameters(cls)
     unknown = set(options) - {"cache", *_CALL_DEFAULTS, *_ENGINE_OPTIONS, *provider_params}
     if unknown:
@@ -265,6 +252,7 @@ def embedder(model: str | None = None, **options: Any) -> Embedder:
         raise ConfigurationError(
             _unknown_options("embedder()", unknown, provider_name, provider_params, common)
         )
+    check_model_without_key(cls, model_name or cls.default_model)  # before any missing key
     cache = options.pop("cache", None)
     call_defaults = {k: options.pop(k) for k in _CALL_DEFAULTS if k in options}
     engine_options = {k: options.pop(k) for k in _ENGINE_OPTIONS if k in options}

@@ -553,7 +553,7 @@ class Engine:
         if progress and plan.total:
             from tqdm.auto import tqdm
 
-            state.bar = tqdm(total=plan.total, unit="input", desc=f"{self.provider.name}")
+            state.bar = tqdm(total=plan.total, unit=" inputs", desc=f"{self.provider.name}")
         return state
 
     def _accept(self, state: _CallState, batch: Batch, result: BatchResult) -> None:

@@ -3,7 +3,8 @@
 Installed plugins are found through entry points; third parties and tests may
 also register a plugin object at run time with ``register_plugin``. A plugin
 that fails to import is reported by name with its error (``plugin_errors()``,
-a warning, and the CLI's ``providers`` listing) and the others still load.
+a WARNING log record of logger ``embedplug.plugins``, not a Python warning, and
+the CLI's ``providers`` listing) and the others still load.
 ``EMBEDPLUG_LOAD_PLUGINS`` (comma-separated entry-point names) restricts which
 entry points load; set it to an empty string to load none.
 """

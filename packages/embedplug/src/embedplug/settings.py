@@ -48,8 +48,10 @@ def resolve_api_key(
     value = resolve_setting(explicit, env_names)
     if value is None:
         if required:
-            names = " or ".join(env_names) if env_names else "api_key="
-            raise ConfigurationError(f"{provider}: no API key; set {names} or pass api_key=...")
+            where = f"set {' or '.join(env_names)}, " if env_names else ""
+            raise ConfigurationError(
+                f"{provider}: no API key; {where}pass api_key=... (on the command line: --api-key)"
+            )
         return None
     return SecretStr(value)
 

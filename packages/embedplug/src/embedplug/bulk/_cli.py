@@ -1,31 +1,25 @@
 """``embedplug embed-file``: the bulk job on the command line.
 
-Exit status: 0 when the job is complete, 1 for a configuration problem (no
-work done), 2 for a usage error, 3 when a provider error stopped the job (the
-checkpoint is intact: run again with ``--resume``), 130 when interrupted.
+Exit status, as every ``embedplug`` command: 0 when the job is complete, 1 for
+any failure (configuration, input, or a provider error that stopped the job:
+the checkpoint of the rows done is intact, run again with ``--resume``), 2 for a
+usage error, 130 when interrupted (SIGINT).
 Imports only click until the command runs, so ``embedplug --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
+from embedplug._cli_support import provider_options
 from embedplug.bulk._defaults import DEFAULT_BATCH_ROWS
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_STOPPED", "embed_file"]
-
-EXIT_STOPPED = 3
-EXIT_INTERRUPTED = 130
+__all__ = ["embed_file"]
 
 _INPUT_TYPES = ["search_document", "search_query", "classification", "clustering", "image"]
 _EMBEDDING_TYPES = ["float", "int8", "uint8", "binary", "ubinary"]
-
-
-class _Stopped(click.ClickException):
-    exit_code = EXIT_STOPPED
 
 
 @click.command("embed-file")
@@ -103,8 +97,10 @@ class _Stopped(click.ClickException):
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Show a progress bar (texts/s, ETA) [default: on a terminal].",
+    help="Show a progress bar (inputs/s, ETA) and the model's loading line "
+    "[default: on a terminal].",
 )
+@provider_options
 def embed_file(
     input_path: str,
     output: str,
@@ -124,6 +120,9 @@ def embed_file(
     input_format: str | None,
     max_concurrency: int | None,
     progress: bool | None,
+    api_key: str | None,
+    base_url: str | None,
+    provider_option: tuple[str, ...],
 ) -> None:
     """Embed a column of INPUT (JSONL, CSV/TSV or Parquet, optionally .gz) into OUTPUT.
 
@@ -132,18 +131,27 @@ def embed_file(
     nothing written. Rows that fail validation go to the rejects file with
     the reason. Identical inputs are embedded once.
     """
-    from embedplug.bulk._job import JobStoppedError
+    from embedplug._cli_support import (
+        EXIT_INTERRUPTED,
+        check_output_path,
+        make_embedder,
+        parse_provider_options,
+        show_loading,
+    )
     from embedplug.bulk._job import embed_file as run
 
-    options: dict[str, Any] = {}
+    check_output_path(output)
+    options = parse_provider_options(api_key, base_url, provider_option)
     if max_concurrency is not None:
         options["max_concurrency"] = max_concurrency
     show = progress if progress is not None else sys.stderr.isatty()
+    embedder = make_embedder(model, options)  # model, key and options checked first
     try:
+        show_loading(embedder, show)
         report = run(
             input_path,
             output,
-            model,
+            embedder=embedder,
             column=column,
             image_column=image_column,
             id_column=id_column,
@@ -158,14 +166,13 @@ def embed_file(
             dedup=dedup,
             rejects=rejects,
             progress=show,
-            **options,
         )
-    except JobStoppedError as exc:
-        raise _Stopped(str(exc)) from None
     except KeyboardInterrupt:
         click.echo(
             "interrupted: everything checkpointed is kept; run the same command with --resume",
             err=True,
         )
-        sys.exit(EXIT_INTERRUPTED)
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        embedder.close()
     click.echo(report.summary())

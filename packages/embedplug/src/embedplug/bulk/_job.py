@@ -157,6 +157,43 @@ def paths_for(
     return out, work, out.with_name(stem + ".rejects.jsonl")
 
 
+def _require_pyarrow() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise ConfigurationError(
+            "Parquet input or output needs pyarrow: pip install 'embedplug[parquet]' "
+            "(from this repository: pip install -e 'packages/embedplug[parquet]'), "
+            "or write NPY (an output ending in .npy)"
+        )
+
+
+def _nothing_done(checkpoint: Path) -> bool:
+    """True when ``checkpoint`` is absent or records no row read (unreadable: False)."""
+    if not checkpoint.exists():
+        return True
+    try:
+        state = orjson.loads(checkpoint.read_bytes())
+        return int(state["rows_read"]) == 0 and not state["finalising"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _settings_differ(
+    work: Path, state: dict[str, Any], now: dict[str, Any], changed: list[str]
+) -> str:
+    """What differs from the checkpoint's settings, and what each way out does."""
+    then = state["job"]
+    details = "; ".join(f"{k} was {then.get(k)!r}, now {now[k]!r}" for k in changed)
+    rows = int(state["rows_read"])
+    return (
+        f"the checkpoint at {str(work)!r} ({rows:,} rows done) was made with other settings: "
+        f"{details}. Either run the command with the old settings and --resume to continue "
+        f"it (the {rows:,} rows are kept), or pass --overwrite to delete it and start again "
+        "with the new settings"
+    )
+
+
 def _load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state: dict[str, Any] = orjson.loads(path.read_bytes())
@@ -214,6 +251,8 @@ class _Job:
         self.embedding_types = embedding_types
         self.input_format: InputFormat = detect_format(input_path, input_format)
         self.output_format = _output_format(self.output, output_format)
+        if "parquet" in (self.input_format, self.output_format):
+            _require_pyarrow()  # before anything is created
         self.resume = resume
         self.overwrite = overwrite
         self.batch_rows = batch_rows
@@ -237,6 +276,12 @@ class _Job:
             shutil.rmtree(
                 self.work
             )  # a job killed before its first checkpoint, or while cleaning up
+        if (
+            self.checkpoint_path.exists()
+            and not self.resume
+            and _nothing_done(self.checkpoint_path)
+        ):
+            shutil.rmtree(self.work)  # a checkpoint of no row: starting again loses nothing
         if self.checkpoint_path.exists():
             if not self.resume:
                 raise JobStateError(
@@ -280,6 +325,17 @@ class _Job:
     def run(self) -> JobReport:
         started = time.monotonic()
         state = self._existing_state()
+        fresh = state is None
+        try:
+            return self._run_with(state, started)
+        except BaseException:
+            # A job that fails before its first row is embedded leaves nothing behind, so
+            # the corrected command just runs; one with rows done keeps its checkpoint.
+            if fresh and self.work.exists() and _nothing_done(self.checkpoint_path):
+                shutil.rmtree(self.work, ignore_errors=True)
+            raise
+
+    def _run_with(self, state: dict[str, Any] | None, started: float) -> JobReport:
         if state is None and self.resume and self.output.exists():
             self.report.already_complete = self.report.complete = True
             return self.report
@@ -316,15 +372,12 @@ class _Job:
         fingerprint = self._fingerprint(embedder, kind, dims, types)
         if state is not None:
             changed = [k for k, v in fingerprint.items() if state["job"].get(k) != v]
-            if changed:
-                details = "; ".join(
-                    f"{k}: {state['job'].get(k)!r} then, {fingerprint[k]!r} now" for k in changed
-                )
-                raise JobStateError(
-                    f"the checkpoint at {str(self.work)!r} is for another job ({details}); "
-                    "run the same command to resume, or pass --overwrite to start again"
-                )
-        else:
+            if changed and int(state["rows_read"]) == 0 and not state["finalising"]:
+                shutil.rmtree(self.work)  # nothing done under the old settings: start afresh
+                state = None
+            elif changed:
+                raise JobStateError(_settings_differ(self.work, state, fingerprint, changed))
+        if state is None:
             self.work.mkdir(parents=True, exist_ok=True)
             state = {
                 "version": CHECKPOINT_VERSION,
@@ -436,6 +489,7 @@ class _Job:
             if self.progress:
                 bar = self._bar(reader.total_rows(), embedder.id)
             rows = reader.rows()
+            first = int(state["rows_read"]) == 0
             while True:
                 accepted: list[Accepted] = []
                 rejected: list[Rejected] = []
@@ -452,6 +506,12 @@ class _Job:
                         break
                 if count == 0:
                     break
+                if first and available is None:  # JSONL: no header, so check the first chunk
+                    seen = {k for r in rejected if isinstance(r.record, dict) for k in r.record}
+                    needed = [c for c in spec.columns if c != spec.id_column]
+                    if not accepted and seen and not any(c in seen for c in needed):
+                        spec.check_columns(sorted(seen), f"{str(self.input)!r} (its first rows)")
+                first = False
                 self._chunk(
                     use,
                     spec,
@@ -481,7 +541,7 @@ class _Job:
         return tqdm(
             total=total,
             initial=self.report.rows_read,
-            unit=" texts",
+            unit=" inputs",
             unit_scale=total is None or total >= 100_000,  # 1.2M, not 1200000; 30, not 30.0
             desc=name,
             dynamic_ncols=True,
@@ -529,6 +589,13 @@ class _Job:
                 on_progress=on_batch,
             )
         except (ProviderError, BatchFailedError) as exc:
+            if int(state["rows_read"]) == 0:
+                raise JobStoppedError(
+                    f"stopped by a provider error before any row was embedded: {exc}. "
+                    "Nothing was kept: run the command again once the cause is fixed",
+                    cause=exc,
+                    report=report,
+                ) from exc
             raise JobStoppedError(
                 f"stopped by a provider error after {report.rows_read:,} rows "
                 f"({report.rows_written:,} written): {exc}. Everything written is kept and the "
