@@ -10,7 +10,8 @@ is installed):
   tokenizers + NumPy, or sentence-transformers + torch + the weights package);
 * load: building the session / model after that import (``warm_up``);
 * texts/s: 1,000 distinct sentences through ``embedplug.embedder("local")``,
-  batches of 64, median of ``--runs`` after one warm-up batch;
+  batches of 64, median of ``--runs`` passes after one warm-up batch; both
+  backends stay loaded in their own processes and take turns, pass by pass;
 * peak RSS of that process (``ru_maxrss``), which did all of the above;
 * the cosine between the two backends' vectors of tests/local/data/sentences.json.
 
@@ -71,8 +72,11 @@ def fixed_set() -> list[str]:
     return list(data["sentences"]) + list(data["short"])
 
 
-def worker(backend: str, runs: int, vectors_out: str) -> None:
-    """In a fresh process: import, load, throughput, peak RSS; prints one JSON line."""
+def worker(backend: str, vectors_out: str) -> None:
+    """A fresh process: import, load, then one timed pass per ``pass`` line on stdin.
+
+    Prints one JSON line when loaded, one per pass, and one (peak RSS) on ``done``.
+    """
     import importlib
 
     t0 = time.perf_counter()
@@ -90,17 +94,27 @@ def worker(backend: str, runs: int, vectors_out: str) -> None:
         embedder.provider.warm_up()  # type: ignore[attr-defined]
         load_s = time.perf_counter() - t0
         embedder.embed(texts[:64])  # warm the kernels
-        rates = []
-        for _ in range(runs):
+        print(json.dumps({"import_s": import_s, "load_s": load_s}), flush=True)
+        for line in sys.stdin:
+            if line.strip() != "pass":
+                break
             t0 = time.perf_counter()
             result = embedder.embed(texts)
-            rates.append(len(texts) / (time.perf_counter() - t0))
-        assert result.embeddings.shape == (1000, 384)
+            rate = len(texts) / (time.perf_counter() - t0)
+            assert result.embeddings.shape == (1000, 384)
+            print(json.dumps({"rate": rate}), flush=True)
         np.save(vectors_out, embedder.embed(fixed_set()).embeddings)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        json.dumps({"import_s": import_s, "load_s": load_s, "rates": rates, "peak_rss_mb": peak_mb})
-    )
+    print(json.dumps({"peak_rss_mb": peak_mb}), flush=True)
+
+
+def _answer(proc: subprocess.Popen[str]) -> dict[str, Any]:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the worker died (exit code {proc.wait()})")
+    answer: dict[str, Any] = json.loads(line)
+    return answer
 
 
 def cold_call(backend: str) -> float:
@@ -114,13 +128,13 @@ def cold_call(backend: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3, help="timed passes over 1,000 texts")
+    parser.add_argument("--runs", type=int, default=5, help="timed passes over 1,000 texts")
     parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "VECTORS_NPY"))
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.worker:
-        worker(args.worker[0], args.runs, args.worker[1])
+        worker(args.worker[0], args.worker[1])
         return
 
     import numpy as np
@@ -139,16 +153,28 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     vectors: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in backends:
-            out = str(Path(tmp) / f"{backend}.npy")
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", backend, out, "--runs", str(args.runs)],
-                capture_output=True,
+        workers: dict[str, subprocess.Popen[str]] = {}
+        for backend in backends:  # loaded one after the other: import times uncontended
+            workers[backend] = subprocess.Popen(
+                [sys.executable, __file__, "--worker", backend, str(Path(tmp) / backend)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 text=True,
-                check=True,
             )
-            rows[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
-            vectors[backend] = np.load(out)
+            rows[backend] = {**_answer(workers[backend]), "rates": []}
+        for _ in range(args.runs):  # passes alternate, so machine noise hits both alike
+            for backend, proc in workers.items():
+                assert proc.stdin is not None
+                proc.stdin.write("pass\n")
+                proc.stdin.flush()
+                rows[backend]["rates"].append(_answer(proc)["rate"])
+        for backend, proc in workers.items():
+            assert proc.stdin is not None
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+            rows[backend].update(_answer(proc))
+            proc.wait()
+            vectors[backend] = np.load(Path(tmp) / f"{backend}.npy")
 
     print(f"\nlocal model, 1,000 sentences, batch 64, {os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}\n")  # fmt: skip
