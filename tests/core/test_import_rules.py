@@ -174,8 +174,8 @@ def imports_of(module: Module) -> list[Import]:
             for child in node.orelse:
                 visit(child, lazy, type_checking)
             return
-        for child in ast.iter_child_nodes(node):
-            visit(child, lazy, type_checking)
+        for sub in ast.iter_child_nodes(node):
+            visit(sub, lazy, type_checking)
 
     visit(ast.parse(module.source, module.path), False, False)
     return found
@@ -294,7 +294,10 @@ def long_files(modules: Iterable[Module]) -> dict[str, int]:
     return {path: n for path, n in counts.items() if n > MAX_LINES}
 
 
-def compare(found: Iterable[tuple[str, ...]], known: Iterable[tuple[str, ...]]) -> tuple[set, set]:
+Key = tuple[str, ...]
+
+
+def compare(found: Iterable[Key], known: Iterable[Key]) -> tuple[set[Key], set[Key]]:
     """(new breaches, stale allow-list entries)."""
     found_set, known_set = set(found), set(known)
     return found_set - known_set, known_set - found_set
