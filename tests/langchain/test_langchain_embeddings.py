@@ -105,7 +105,7 @@ def test_model_without_input_types(lc: LangChainStubs) -> None:
     assert last_body(lc.openai)["input"] == ["hello"]
     assert vector == lc.openai.expected_vector("hello").tolist()
 
-    with pytest.raises(ValidationError, match="does not take input_type 'search_query'"):
+    with pytest.raises(ValidationError, match="does not take query_input_type='search_query'"):
         EmbedplugEmbeddings(
             **lc.openai_params(model="openai:plain-embed"),
             extra_models=[plain],

@@ -90,7 +90,6 @@ class Embedder:
         long_inputs: LongInputs | None = None,
         **engine_options: Any,
     ) -> None:
-        from embedplug._planning import plan_batches
         from embedplug.engine import Engine
 
         self.provider = provider
@@ -100,15 +99,37 @@ class Embedder:
         self.embedding_types = coerce_embedding_types(embedding_types)
         self.long_inputs: LongInputs = coerce_long_inputs(long_inputs) or "error"
         # the defaults are checked now (input type, dimensions, packed types), not at first use
+        self.validate()
+        self.engine: Engine = Engine(provider, model, **engine_options)
+
+    def validate(
+        self,
+        *,
+        input_type: InputType | str | None = None,
+        dimensions: int | None = None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None = None,
+    ) -> None:
+        """Check call options against the model, as ``embed`` does before any request.
+
+        Each option left ``None`` is the embedder's default. Raises
+        ``InvalidInputError`` for an input type, a dimension count or an
+        embedding type the model does not offer; sends nothing.
+        """
+        from embedplug._planning import plan_batches
+
+        types = (
+            coerce_embedding_types(embedding_types)
+            if embedding_types is not None
+            else self.embedding_types
+        )
         plan_batches(
             [],
-            model,
-            input_type=self.input_type,
-            dimensions=dimensions,
-            embedding_types=self.embedding_types,
+            self.model_info,
+            input_type=coerce_input_type(input_type) or self.input_type,
+            dimensions=dimensions if dimensions is not None else self.dimensions,
+            embedding_types=types,
             options={},
         )
-        self.engine: Engine = Engine(provider, model, **engine_options)
 
     @property
     def id(self) -> str:
