@@ -18,10 +18,10 @@ from embedplug import Image, InvalidInputError, Mixed
 from embedplug._api import Embedder
 from embedplug.provider import Batch
 from embedplug.testing import StubServer
-from embedplug.testing._cohere_jobs import CohereJobsStub
 from embedplug.testing.conformance import _png
 from embedplug.types import EmbeddingType
 from embedplug_cohere._provider import CohereProvider
+from embedplug_cohere._stub import CohereJobsStub
 from embedplug_cohere.jobs import EmbedJobsClient
 
 KEY = "co-audit-key"

@@ -25,9 +25,9 @@ import embedplug
 from embedplug.engine import RetryPolicy
 from embedplug.errors import ResponseFormatError
 from embedplug.testing import Fault
-from embedplug.testing._cohere_jobs import AvroCodec, CohereJobsStub, avro_file
 from embedplug_cohere._datasets_avro import AVRO_MAGIC, read_avro, read_records
 from embedplug_cohere._jobs_protocol import assemble_result
+from embedplug_cohere._stub import AvroCodec, CohereJobsStub, avro_file
 from embedplug_cohere.jobs import (
     INDEX_FIELD,
     AsyncEmbedJobsClient,
@@ -620,7 +620,7 @@ def test_the_stub_writes_what_the_reader_reads(codec: AvroCodec) -> None:
 
 
 def test_importing_the_stubs_does_not_import_fastavro() -> None:
-    code = "import sys, embedplug.testing._cohere_jobs; print('fastavro' in sys.modules)"
+    code = "import sys, embedplug_cohere._stub; print('fastavro' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

@@ -71,7 +71,11 @@ def _test_function_names() -> set[str]:
 
 
 def test_hookspecs_are_found() -> None:
-    assert _hook_names() == ["register_commands", "register_providers"]
+    assert _hook_names() == [
+        "register_commands",
+        "register_providers",
+        "register_stub_variants",
+    ]
 
 
 @pytest.mark.parametrize("hook", _hook_names())

@@ -7,30 +7,34 @@ import http.client
 import json
 import math
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import numpy as np
 import orjson
 import pytest
 
+from _stub_helpers import data_url, decode_b64, embed, floats, png
 from embedplug._quantize import quantize
+from embedplug.errors import ConfigurationError
+from embedplug.hookspecs import hookimpl
 from embedplug.testing import (
-    BUILTIN_VARIANTS,
+    CORE_VARIANTS,
     VARIANTS,
     Fault,
     OpenAIVariant,
     StubServer,
+    all_variant_names,
+    get_variant,
     register_variant,
 )
+from embedplug.testing._registry import stub_factory
 from embedplug.types import EmbeddingType, Image, Mixed
 
 
@@ -49,40 +53,11 @@ if not _plugin_registered():
 # -- helpers --------------------------------------------------------------------------
 
 
-def png(width: int, height: int, color_type: int = 6) -> bytes:
-    """A valid PNG of ``width`` x ``height`` 8-bit pixels (RGBA by default)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    channels = {0: 1, 2: 3, 6: 4}[color_type]
-    raw = b"".join(b"\x00" + bytes(width * channels) for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
 GIF = (
     b"GIF89a\x03\x00\x02\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x03\x00\x02\x00\x00\x02\x02D\x01\x00;"
 )
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(100)
-
-
-def data_url(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
-
-
-def decode_b64(text: str, dtype: str = "<f4") -> np.ndarray[Any, Any]:
-    return np.frombuffer(base64.b64decode(text, validate=True), dtype=dtype)
-
-
-def floats(values: list[float]) -> np.ndarray[Any, Any]:
-    return np.asarray(values, dtype=np.float32)
 
 
 @pytest.fixture
@@ -95,10 +70,6 @@ def client() -> Iterator[httpx.Client]:
 def openai() -> Iterator[StubServer]:
     with StubServer("openai", dimensions=64) as server:
         yield server
-
-
-def embed(client: httpx.Client, server: StubServer, texts: Any, **fields: Any) -> httpx.Response:
-    return client.post(server.endpoint, json={"model": "m", "input": texts, **fields})
 
 
 # -- life cycle ------------------------------------------------------------------------
@@ -294,121 +265,6 @@ def test_openai_floats_ignores_encoding_format(client: httpx.Client) -> None:
         assert np.array_equal(floats(item["embedding"]), server.expected_vector("a"))
 
 
-def test_ig1_openai(client: httpx.Client) -> None:
-    with StubServer("ig1-openai") as server:
-        assert server.endpoint.endswith("/v1/embeddings")
-        body = embed(client, server, ["a"], model="bge-m3", encoding_format="base64").json()
-        assert body["model"] == "bge-m3"
-        assert decode_b64(body["data"][0]["embedding"]).shape == (1024,)
-
-
-# -- heroku ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def heroku() -> Iterator[StubServer]:
-    with StubServer("heroku") as server:
-        yield server
-
-
-def test_heroku_raw_default(client: httpx.Client, heroku: StubServer) -> None:
-    body = embed(client, heroku, ["What is the capital of France?"]).json()
-    assert set(body) == {"object", "data", "model", "usage"}
-    assert body["usage"] == {"prompt_tokens": 6, "total_tokens": 6}
-    vector = floats(body["data"][0]["embedding"])
-    assert vector.shape == (1024,)
-    assert np.array_equal(vector, heroku.expected_vector("What is the capital of France?"))
-
-
-def test_heroku_input_type_changes_the_vector(client: httpx.Client, heroku: StubServer) -> None:
-    def vector(**fields: Any) -> np.ndarray[Any, Any]:
-        body = embed(client, heroku, "q", encoding_format="base64", **fields).json()
-        return decode_b64(body["data"][0]["embedding"])
-
-    document = vector(input_type="search_document")
-    query = vector(input_type="search_query")
-    plain = vector()
-    assert not np.array_equal(document, query)
-    assert not np.array_equal(document, plain)
-    assert np.array_equal(document, heroku.expected_vector("q", input_type="search_document"))
-    assert np.array_equal(query, heroku.expected_vector("q", input_type="search_query"))
-    assert np.array_equal(plain, heroku.expected_vector("q"))
-    assert embed(client, heroku, "q", input_type="image").status_code == 400
-
-
-@pytest.mark.parametrize("kind", ["float", "int8", "uint8", "binary", "ubinary"])
-@pytest.mark.parametrize("encoding", ["raw", "base64"])
-def test_heroku_embedding_types(
-    client: httpx.Client, heroku: StubServer, kind: str, encoding: str
-) -> None:
-    texts = ["a b", "c"]
-    body = embed(
-        client,
-        heroku,
-        texts,
-        embedding_type=kind,
-        encoding_format=encoding,
-        input_type="clustering",
-    ).json()
-    expected = heroku.expected_vectors(texts, embedding_type=kind, input_type="clustering")
-    floats = heroku.expected_vectors(texts, input_type="clustering")
-    if kind in ("int8", "uint8"):  # a calibrated scale, not embedplug's per-vector one
-        signed = np.clip(np.rint(floats * 512.0), -128, 127).astype(np.int16)
-        assert np.array_equal(expected, signed + 128 if kind == "uint8" else signed)
-        assert not np.array_equal(expected, quantize(floats, EmbeddingType(kind)))
-    else:
-        assert np.array_equal(expected, quantize(floats, EmbeddingType(kind)))
-    dtype = expected.dtype
-    for row, item in zip(expected, body["data"], strict=True):
-        if encoding == "raw":
-            got = np.asarray(item["embedding"]).astype(dtype)
-        else:
-            got = decode_b64(item["embedding"], dtype.newbyteorder("<").str)
-        assert np.array_equal(got, row)
-    assert expected.shape[1] == (128 if kind in ("binary", "ubinary") else 1024)
-
-
-def test_heroku_limits_and_params(client: httpx.Client, heroku: StubServer) -> None:
-    assert embed(client, heroku, ["x"] * 96).status_code == 200
-    too_many = embed(client, heroku, ["x"] * 97)
-    assert too_many.status_code == 400
-    assert "96" in too_many.json()["error"]["message"]
-    assert embed(client, heroku, ["y" * 2048]).status_code == 200
-    assert embed(client, heroku, ["y" * 2049]).status_code == 400
-    assert embed(client, heroku, "x", dimensions=256).status_code == 400
-    ignored = embed(client, heroku, "x", dimensions=256, allow_ignored_params=True)
-    assert ignored.status_code == 200
-    assert len(ignored.json()["data"][0]["embedding"]) == 1024
-    assert embed(client, heroku, "x", encoding_format="float").status_code == 400
-    assert embed(client, heroku, "x", embedding_type="bits").status_code == 400
-
-
-# -- nugen -------------------------------------------------------------------------------
-
-
-def test_nugen_shape_and_errors(client: httpx.Client) -> None:
-    with StubServer("nugen", dimensions=32) as server:
-        assert server.endpoint.endswith("/api/v3/inference/embeddings")
-        body = embed(client, server, ["a b c"], model="nugen-flash-embed").json()
-        assert set(body) == {"id", "object", "data", "model", "created", "usage"}
-        assert body["id"].startswith("embed-")
-        assert body["object"] == "embedding"
-        assert isinstance(body["created"], float)
-        assert body["usage"] == {"total_tokens": 3}
-        assert set(body["data"][0]) == {"object", "embedding", "index"}
-        assert np.array_equal(floats(body["data"][0]["embedding"]), server.expected_vector("a b c"))
-        as_b64 = embed(client, server, "a", encoding_format="base64").json()
-        assert isinstance(as_b64["data"][0]["embedding"], list)  # floats only
-        assert len(embed(client, server, "a", dimensions=16).json()["data"][0]["embedding"]) == 16
-        for bad in ([], "", ["a", ""]):
-            response = embed(client, server, bad)
-            assert response.status_code == 422
-            detail = response.json()["detail"]
-            assert detail[0]["loc"] == ["body", "input"]
-            assert detail[0]["type"] == "value_error"
-            assert detail[0]["msg"]
-
-
 # -- cohere ------------------------------------------------------------------------------
 
 
@@ -550,107 +406,20 @@ def test_cohere_has_no_index_faults(cohere: StubServer) -> None:
     cohere.inject(Fault.wrong_count())  # fine
 
 
-# -- ig1 ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def ig1() -> Iterator[StubServer]:
-    with StubServer("ig1") as server:
-        yield server
-
-
-def test_ig1_doc_example(client: httpx.Client, ig1: StubServer) -> None:
-    request = {
-        "inputs": [
-            {
-                "content": [
-                    {"type": "text", "text": "The food was delicious"},
-                    {"type": "text", "text": "the waiter was happy"},
-                ]
-            }
-        ],
-        "model": "qwen3-vl-embedding-8b",
-        "input_type": "search_document",
-        "output_dimension": 2048,
-        "embedding_types": ["float"],
-    }
-    response = client.post(ig1.url + "/cohere/v2/embed", json=request)
-    assert response.status_code == 200
-    body = response.json()
-    assert set(body) == {"id", "embeddings", "texts", "meta", "model", "usage"}
-    assert isinstance(body["id"], str)
-    assert body["texts"] == ["The food was delicious"]
-    assert body["model"] == "qwen3-vl-embedding-8b"
-    billed = {"input_tokens": 8}
-    assert body["meta"] == {
-        "api_version": {"version": "2", "is_experimental": True},
-        "billed_units": billed,
-    }
-    assert body["usage"] == {"billed_units": billed}
-    vectors = body["embeddings"]["float"]
-    assert len(vectors) == 1  # two text blocks, one input, one vector
-    expected = ig1.expected_vector(["The food was delicious", "the waiter was happy"], 2048)
-    assert np.array_equal(floats(vectors[0]), expected)
-
-
-def test_ig1_image(client: httpx.Client, ig1: StubServer) -> None:
-    picture = png(8, 6)
-    request = {
-        "model": "qwen3-vl-embedding-8b",
-        "input_type": "image",
-        "inputs": [{"content": [{"type": "image_url", "image_url": {"url": data_url(picture)}}]}],
-        "output_dimension": 128,
-    }
-    body = client.post(ig1.endpoint, json=request).json()
-    assert body["texts"] == []
-    assert body["images"] == [{"width": 8, "height": 6, "format": "png", "bit_depth": 32}]
-    assert body["meta"]["billed_units"]["images"] == 1
-    assert body["usage"]["billed_units"]["images"] == 1
-    assert np.array_equal(floats(body["embeddings"]["float"][0]), ig1.expected_vector(picture, 128))
-    full = client.post(ig1.endpoint, json={**request, "output_dimension": None}).json()
-    assert len(full["embeddings"]["float"][0]) == 4096
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"input_type": "classification"}, "input_type"),
-        ({"input_type": "clustering"}, "input_type"),
-        ({"output_dimension": 1000}, "output_dimension"),
-        ({"embedding_types": ["int8"]}, "embedding_types"),
-        ({"inputs": None, "texts": ["a"]}, "texts"),
-        ({"model": "other"}, "model"),
-    ],
-)
-def test_ig1_refusals(
-    client: httpx.Client, ig1: StubServer, change: dict[str, Any], message: str
-) -> None:
-    request = {
-        "model": "qwen3-vl-embedding-8b",
-        "input_type": "search_query",
-        "inputs": [{"content": [{"type": "text", "text": "q"}]}],
-        **change,
-    }
-    response = client.post(ig1.endpoint, json=request)
-    assert 400 <= response.status_code < 500
-    assert message in response.json()["message"]
-
-
 # -- auth --------------------------------------------------------------------------------
 
 
 def minimal_request(variant: str) -> dict[str, Any]:
-    if variant in ("cohere", "ig1"):
-        server_model = {"cohere": "embed-v4.0", "ig1": "qwen3-vl-embedding-8b"}[variant]
+    if variant == "cohere":
         return {
-            "model": server_model,
+            "model": "embed-v4.0",
             "input_type": "search_query",
             "inputs": [{"content": [{"type": "text", "text": "q"}]}],
         }
     return {"model": "m", "input": ["q"]}
 
 
-@pytest.mark.parametrize("variant", BUILTIN_VARIANTS)
+@pytest.mark.parametrize("variant", CORE_VARIANTS)
 def test_auth(client: httpx.Client, variant: str) -> None:
     with StubServer(variant, dimensions=16, api_key="sk-test") as server:
         body = minimal_request(variant)
@@ -660,10 +429,8 @@ def test_auth(client: httpx.Client, variant: str) -> None:
     assert missing.status_code == wrong.status_code == 401
     assert right.status_code == 200, right.text
     shape = missing.json()
-    if variant in ("cohere", "ig1"):
+    if variant == "cohere":
         assert set(shape) == {"message"}
-    elif variant == "nugen":
-        assert isinstance(shape["detail"], str)
     else:
         assert shape["error"]["code"] == "invalid_api_key"
     assert missing.headers["x-request-id"] == "req-1"
@@ -671,9 +438,69 @@ def test_auth(client: httpx.Client, variant: str) -> None:
 
 
 def test_registry() -> None:
-    assert set(BUILTIN_VARIANTS) <= set(VARIANTS)
+    assert set(CORE_VARIANTS) <= set(VARIANTS)
     with pytest.raises(ValueError, match="already registered"):
         register_variant(OpenAIVariant)
+    with pytest.raises(ValueError, match="unknown stub variant 'nope'"):
+        get_variant("nope")
+
+
+class _FooVariant(OpenAIVariant):
+    name = "foo-plugin"
+    path = "/foo/embed"
+    default_dimensions = 10
+
+
+class _FooServer(StubServer):
+    stub_options: ClassVar[dict[str, tuple[type, Any, str]]] = {"foo_level": (int, 3, "foo")}
+
+    def __init__(self, *, foo_level: int = 3, **kwargs: Any) -> None:
+        super().__init__(_FooVariant, **kwargs)
+        self.foo_level = foo_level
+
+
+class _FooPlugin:
+    @hookimpl
+    def register_stub_variants(self, register: Any) -> None:
+        register(_FooVariant)
+        register(_FooVariant(), name="foo-server", server=_FooServer)
+
+
+def test_hook_register_stub_variants_from_a_run_time_plugin(
+    register_plugin: Any, client: httpx.Client
+) -> None:
+    assert "foo-plugin" not in all_variant_names()
+    register_plugin(_FooPlugin(), name="foo")
+    assert {"foo-plugin", "foo-server"} <= set(all_variant_names())
+    assert stub_factory("foo-plugin") is None
+    assert stub_factory("foo-server") is _FooServer
+    assert stub_factory("openai") is None
+    with StubServer("foo-plugin") as server:
+        assert server.endpoint.endswith("/foo/embed")
+        assert len(embed(client, server, ["a"]).json()["data"][0]["embedding"]) == 10
+    server = _stub_server_of(["--variant", "foo-server", "--foo-level", "7"])
+    assert isinstance(server, _FooServer)
+    assert server.foo_level == 7
+    assert _stub_server_of(["--variant", "foo-server"]).foo_level == 3  # type: ignore[attr-defined]
+
+
+def test_hook_register_stub_variants_refuses_a_name_twice(register_plugin: Any) -> None:
+    class Twice:
+        @hookimpl
+        def register_stub_variants(self, register: Any) -> None:
+            register(_FooVariant)
+            register(_FooVariant)
+
+    register_plugin(Twice(), name="twice")
+    with pytest.raises(ConfigurationError, match="'foo-plugin' registered twice"):
+        all_variant_names()
+
+
+def _stub_server_of(argv: list[str]) -> StubServer:
+    from embedplug.testing import stub
+
+    factories = stub._factories()
+    return stub._server(stub._parser(factories).parse_args(argv), factories)
 
 
 def test_custom_variant(client: httpx.Client) -> None:
@@ -1019,42 +846,6 @@ def test_many_concurrent_requests_are_all_counted() -> None:
 
 
 @pytest.mark.slow
-def test_command_line_server() -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "embedplug.testing.stub",
-            "--variant",
-            "nugen",
-            "--dimensions",
-            "24",
-            "--port",
-            "0",
-            "--latency-ms",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:")
-        with httpx.Client() as c:
-            response = c.post(
-                url + "/api/v3/inference/embeddings", json={"model": "m", "input": "x"}
-            )
-        assert len(response.json()["data"][0]["embedding"]) == 24
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err
-
-
-@pytest.mark.slow
 def test_command_line_rejects_unknown_variant() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "embedplug.testing.stub", "--variant", "nope"],
@@ -1088,7 +879,7 @@ def test_stub_server_fixture_stops_servers(pytester: pytest.Pytester) -> None:
 
         def test_start(stub_server):
             SERVERS.append(stub_server("openai", dimensions=8))
-            SERVERS.append(stub_server("ig1"))
+            SERVERS.append(stub_server("cohere"))
             assert all(s.running for s in SERVERS)
 
         def test_stopped():

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from embedplug.testing import OpenAIVariant, StubServer
-from embedplug.testing._cohere_jobs import CohereJobsStub
+from embedplug_cohere._stub import CohereJobsStub
 
 KEYS = {
     "openai": "docs-openai-key",

@@ -49,7 +49,11 @@ def last_body(server: StubServer) -> dict[str, Any]:
 
 
 def test_public_surface() -> None:
-    assert embedplug_heroku.__all__ == ["HerokuProvider", "register_providers"]
+    assert embedplug_heroku.__all__ == [
+        "HerokuProvider",
+        "register_providers",
+        "register_stub_variants",
+    ]
     assert embedplug_heroku.HerokuProvider is HerokuProvider
 
 

@@ -50,7 +50,11 @@ def last_body(server: StubServer) -> dict[str, Any]:
 
 
 def test_public_surface() -> None:
-    assert embedplug_nugen.__all__ == ["NugenProvider", "register_providers"]
+    assert embedplug_nugen.__all__ == [
+        "NugenProvider",
+        "register_providers",
+        "register_stub_variants",
+    ]
     assert embedplug_nugen.NugenProvider is NugenProvider
 
 

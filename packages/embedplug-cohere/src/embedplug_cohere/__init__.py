@@ -44,9 +44,14 @@ __all__ = [
     "WaitTimeoutError",
     "register_commands",
     "register_providers",
+    "register_stub_variants",
 ]
 
-_JOBS_NAMES = frozenset(__all__) - {"register_commands", "register_providers"}
+_JOBS_NAMES = frozenset(__all__) - {
+    "register_commands",
+    "register_providers",
+    "register_stub_variants",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -78,3 +83,11 @@ def register_commands(cli: Any) -> None:
     except ImportError:  # the jobs CLI is optional while it is being built
         return
     cli.add_command(cohere)
+
+
+@hookimpl
+def register_stub_variants(register: Callable[..., None]) -> None:
+    """Register ``cohere-jobs``: the core's ``cohere`` stub plus Cohere's Embed Jobs APIs."""
+    from embedplug_cohere._stub import CohereJobsStub, CohereVariant
+
+    register(CohereVariant, name="cohere-jobs", server=CohereJobsStub)

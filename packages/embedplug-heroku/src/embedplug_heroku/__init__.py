@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from embedplug.provider import Provider
     from embedplug_heroku._provider import HerokuProvider
 
-__all__ = ["HerokuProvider", "register_providers"]
+__all__ = ["HerokuProvider", "register_providers", "register_stub_variants"]
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,14 @@ def register_providers(register: Callable[[type[Provider]], None]) -> None:
     from embedplug_heroku._provider import HerokuProvider
 
     register(HerokuProvider)
+
+
+@hookimpl
+def register_stub_variants(register: Callable[..., None]) -> None:
+    """Register the ``heroku`` stub variant of ``embedplug.testing``."""
+    from embedplug_heroku._stub import HerokuVariant
+
+    register(HerokuVariant)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ from embedplug.hookspecs import hookimpl
 if TYPE_CHECKING:
     from embedplug.provider import Provider
 
-__all__ = ["register_providers"]
+__all__ = ["register_providers", "register_stub_variants"]
 
 
 @hookimpl
@@ -19,3 +19,12 @@ def register_providers(register: Callable[[type[Provider]], None]) -> None:
     from embedplug_ig1._provider import IG1Provider
 
     register(IG1Provider)
+
+
+@hookimpl
+def register_stub_variants(register: Callable[..., None]) -> None:
+    """Register the ``ig1`` stub variants of ``embedplug.testing``."""
+    from embedplug_ig1._stub import IG1OpenAIVariant, IG1Variant
+
+    register(IG1Variant)
+    register(IG1OpenAIVariant)

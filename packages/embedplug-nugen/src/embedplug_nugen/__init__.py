@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from embedplug.provider import Provider
     from embedplug_nugen._provider import NugenProvider
 
-__all__ = ["NugenProvider", "register_providers"]
+__all__ = ["NugenProvider", "register_providers", "register_stub_variants"]
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,14 @@ def register_providers(register: Callable[[type[Provider]], None]) -> None:
     from embedplug_nugen._provider import NugenProvider
 
     register(NugenProvider)
+
+
+@hookimpl
+def register_stub_variants(register: Callable[..., None]) -> None:
+    """Register the ``nugen`` stub variant of ``embedplug.testing``."""
+    from embedplug_nugen._stub import NugenVariant
+
+    register(NugenVariant)
 
 
 def __getattr__(name: str) -> Any:

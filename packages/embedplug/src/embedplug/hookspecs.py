@@ -14,7 +14,13 @@ import pluggy
 if TYPE_CHECKING:
     from embedplug.provider import Provider
 
-__all__ = ["hookimpl", "hookspec", "register_commands", "register_providers"]
+__all__ = [
+    "hookimpl",
+    "hookspec",
+    "register_commands",
+    "register_providers",
+    "register_stub_variants",
+]
 
 hookspec = pluggy.HookspecMarker("embedplug")
 hookimpl = pluggy.HookimplMarker("embedplug")
@@ -34,7 +40,29 @@ def register_providers(register: Callable[[type[Provider]], None]) -> None:
 def register_commands(cli: Any) -> None:
     """Add commands to the ``embedplug`` command line.
 
-    ``cli`` is the root ``click.Group``; add commands or groups to it (the
-    Cohere plugin adds ``embedplug cohere jobs ...``). Called once, when the
+    ``cli`` is the root ``click.Group``; add commands or groups to it (a
+    provider plugin adds a group named after itself). Called once, when the
     CLI starts. Import what the commands need inside the commands, not here.
+    """
+
+
+@hookspec
+def register_stub_variants(register: Callable[..., None]) -> None:
+    """Register the stub variants of ``embedplug.testing`` a provider ships.
+
+    Call ``register(variant)`` once per variant: an ``embedplug.testing.Variant``
+    subclass or instance whose ``name`` is unique across all installed plugins
+    and the core's own (``openai``, ``openai-floats``, ``cohere``).
+    ``register(variant, name="other")`` registers it under another name.
+    ``register(variant, name=..., server=Factory)`` also gives a server factory
+    for a stub that serves more than the embeddings endpoint: a ``StubServer``
+    subclass (or callable returning one) taking ``StubServer``'s keyword
+    arguments; a ``stub_options`` mapping on it (``{"job_polls": (int, 2,
+    "help")}``) becomes ``--job-polls`` options of ``python -m
+    embedplug.testing.stub``. A variant's extra fault cases are its own methods
+    (``render`` applies them); the fault machinery itself is shared.
+
+    Called once, when a stub variant is first looked up by a name that is not
+    the core's. Import the stub module inside the implementation, so that
+    importing the plugin never imports ``embedplug.testing``.
     """

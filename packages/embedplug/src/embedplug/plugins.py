@@ -33,6 +33,7 @@ __all__ = [
     "provider_classes",
     "register_plugin",
     "reset",
+    "stub_variants",
     "unregister_plugin",
 ]
 
@@ -43,6 +44,7 @@ _lock = threading.RLock()
 _pm: pluggy.PluginManager | None = None
 _errors: list[PluginLoadError] = []
 _providers: dict[str, type[Provider]] | None = None
+_stubs: dict[str, tuple[Any, Any]] | None = None
 
 
 def _new_manager() -> pluggy.PluginManager:
@@ -114,16 +116,18 @@ def unregister_plugin(plugin: Any = None, name: str | None = None) -> None:
 
 
 def _invalidate() -> None:
-    global _providers
+    global _providers, _stubs
     _providers = None
+    _stubs = None
 
 
 def reset() -> None:
     """Forget every plugin and error; the next use reloads entry points (for tests)."""
-    global _pm, _providers
+    global _pm, _providers, _stubs
     with _lock:
         _pm = None
         _providers = None
+        _stubs = None
         _errors.clear()
 
 
@@ -131,6 +135,18 @@ def plugin_errors() -> list[PluginLoadError]:
     """Errors of plugins that failed to load, by name."""
     get_plugin_manager()
     return list(_errors)
+
+
+def _call_impl(impl: pluggy.HookImpl, register: Any) -> None:
+    """Call one plugin's implementation; a failure other than a conflict is that plugin's."""
+    try:
+        impl.function(register=register)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        error = PluginLoadError(impl.plugin_name, exc)
+        _errors.append(error)
+        logger.warning("%s", error)
 
 
 def provider_classes() -> dict[str, type[Provider]]:
@@ -158,14 +174,7 @@ def provider_classes() -> dict[str, type[Provider]]:
                 found[name] = cls
                 owners[name] = _owner
 
-            try:
-                impl.function(register=register)
-            except ConfigurationError:
-                raise
-            except Exception as exc:
-                error = PluginLoadError(plugin_name, exc)
-                _errors.append(error)
-                logger.warning("%s", error)
+            _call_impl(impl, register)
         _providers = found
         return dict(found)
 
@@ -182,3 +191,44 @@ def provider_class(name: str) -> type[Provider]:
         error = UnknownProviderError(name, list(classes))
         error.args = (str(error) + hint,)
         raise error from None
+
+
+def stub_variants() -> dict[str, tuple[Any, Any]]:
+    """Stub variants from the ``register_stub_variants`` hook: name -> (variant, server factory).
+
+    The variant is an ``embedplug.testing.Variant`` class or instance, the factory
+    ``None`` or a callable that builds a ``StubServer``; nothing is checked or
+    imported here (``embedplug.testing`` does that), so the core stays free of it.
+    """
+    global _stubs
+    with _lock:
+        if _stubs is not None:
+            return dict(_stubs)
+        pm = get_plugin_manager()
+        found: dict[str, tuple[Any, Any]] = {}
+        owners: dict[str, str] = {}
+        for impl in reversed(pm.hook.register_stub_variants.get_hookimpls()):
+            plugin_name = impl.plugin_name
+
+            def register(
+                variant: Any,
+                *,
+                name: str | None = None,
+                server: Any = None,
+                _owner: str = plugin_name,
+            ) -> None:
+                key = name if name is not None else getattr(variant, "name", None)
+                if not isinstance(key, str) or not key:
+                    raise ConfigurationError(
+                        f"plugin {_owner!r} registered stub variant {variant!r} without a name"
+                    )
+                if key in found:
+                    raise ConfigurationError(
+                        f"stub variant {key!r} registered twice (by {owners[key]!r} and {_owner!r})"
+                    )
+                found[key] = (variant, server)
+                owners[key] = _owner
+
+            _call_impl(impl, register)
+        _stubs = found
+        return dict(found)

@@ -19,20 +19,17 @@ starts servers and stops them at teardown: ``server = stub_server("cohere")``.
 From a shell: ``python -m embedplug.testing.stub --variant openai --dimensions 1024``
 prints the server's URL on its first line and serves until SIGTERM/SIGINT.
 
-Variants (``StubServer(variant=...)``; ``server.endpoint`` is the full URL):
+Variants (``StubServer(variant=...)``; ``server.endpoint`` is the full URL). The
+core ships the two protocol families; provider packages add their own variants
+through the ``register_stub_variants`` hook (``all_variant_names()`` lists all):
 
 =================  ====================================  =============================
 name               path                                  protocol
 =================  ====================================  =============================
 ``openai``         ``POST /v1/embeddings``               OpenAI, float or base64
 ``openai-floats``  ``POST /v1/embeddings``               OpenAI, always JSON floats
-``heroku``         ``POST /v1/embeddings``               + input_type, embedding_type,
-                                                         encoding_format raw|base64
-``nugen``          ``POST /api/v3/inference/embeddings`` floats, FastAPI 422 errors
 ``cohere``         ``POST /v2/embed``                    texts / images / inputs,
                                                          embeddings by type
-``ig1``            ``POST /cohere/v2/embed``             Cohere v2 ``inputs`` only
-``ig1-openai``     ``POST /v1/embeddings``               OpenAI (bge-m3)
 =================  ====================================  =============================
 
 Vectors: the same content always gives the same unit-norm float32 vector
@@ -75,6 +72,10 @@ override a method only where they do not fit::
 
     register_variant(AcmeVariant)          # or StubServer(variant=AcmeVariant())
 
+A provider package ships its variant from a stub module (``_stub.py``) and
+registers it with the ``register_stub_variants`` hook, importing the module
+inside the hook implementation.
+
 ``OpenAIVariant`` attributes: ``path``, ``default_model``,
 ``default_dimensions``, ``model_dimensions``, ``models``, ``max_items``,
 ``max_chars``, ``encodings``/``default_encoding``/``force_float``,
@@ -97,81 +98,82 @@ from embedplug._lazy import lazy_attributes
 from embedplug.testing._faults import Fault, FaultKind
 
 if TYPE_CHECKING:
-    from embedplug.testing._server import RecordedRequest, StubServer
-    from embedplug.testing._variants import (
+    from embedplug.testing._cohere_family import CohereVariant
+    from embedplug.testing._openai_family import OpenAIFloatsVariant, OpenAIVariant
+    from embedplug.testing._registry import (
+        CORE_VARIANTS,
         VARIANTS,
-        CohereVariant,
-        Context,
-        EmbedCall,
-        HerokuVariant,
-        IG1OpenAIVariant,
-        IG1Variant,
-        ImageInfo,
-        Item,
-        NugenVariant,
-        OpenAIFloatsVariant,
-        OpenAIVariant,
-        StubError,
-        Variant,
+        all_variant_names,
         get_variant,
         register_variant,
     )
+    from embedplug.testing._server import RecordedRequest, StubServer
+    from embedplug.testing._transport import RequestHandler
+    from embedplug.testing._variant import (
+        ALL_EMBEDDING_TYPES,
+        SEARCH_TYPES,
+        TEXT_INPUT_TYPES,
+        Context,
+        EmbedCall,
+        ImageInfo,
+        Item,
+        StubError,
+        Variant,
+        count_tokens,
+    )
+    from embedplug.testing._vectors import rows_to_base64
 
 __all__ = [
-    "BUILTIN_VARIANTS",
+    "ALL_EMBEDDING_TYPES",
+    "CORE_VARIANTS",
+    "SEARCH_TYPES",
+    "TEXT_INPUT_TYPES",
     "VARIANTS",
     "CohereVariant",
     "Context",
     "EmbedCall",
     "Fault",
     "FaultKind",
-    "HerokuVariant",
-    "IG1OpenAIVariant",
-    "IG1Variant",
     "ImageInfo",
     "Item",
-    "NugenVariant",
     "OpenAIFloatsVariant",
     "OpenAIVariant",
     "RecordedRequest",
+    "RequestHandler",
     "StubError",
     "StubServer",
     "Variant",
+    "all_variant_names",
+    "count_tokens",
     "get_variant",
     "register_variant",
+    "rows_to_base64",
 ]
-
-BUILTIN_VARIANTS: tuple[str, ...] = (
-    "openai",
-    "openai-floats",
-    "heroku",
-    "nugen",
-    "cohere",
-    "ig1",
-    "ig1-openai",
-)
-"""Names of the variants shipped with embedplug (``VARIANTS`` also holds registered ones)."""
 
 # NumPy and http.server load on first use, so importing this package stays cheap.
 _LAZY = {
     "RecordedRequest": "_server",
+    "RequestHandler": "_transport",
     "StubServer": "_server",
-    "VARIANTS": "_variants",
-    "CohereVariant": "_variants",
-    "Context": "_variants",
-    "EmbedCall": "_variants",
-    "HerokuVariant": "_variants",
-    "IG1OpenAIVariant": "_variants",
-    "IG1Variant": "_variants",
-    "ImageInfo": "_variants",
-    "Item": "_variants",
-    "NugenVariant": "_variants",
-    "OpenAIFloatsVariant": "_variants",
-    "OpenAIVariant": "_variants",
-    "StubError": "_variants",
-    "Variant": "_variants",
-    "get_variant": "_variants",
-    "register_variant": "_variants",
+    "CORE_VARIANTS": "_registry",
+    "VARIANTS": "_registry",
+    "all_variant_names": "_registry",
+    "get_variant": "_registry",
+    "register_variant": "_registry",
+    "OpenAIVariant": "_openai_family",
+    "OpenAIFloatsVariant": "_openai_family",
+    "CohereVariant": "_cohere_family",
+    "ALL_EMBEDDING_TYPES": "_variant",
+    "SEARCH_TYPES": "_variant",
+    "TEXT_INPUT_TYPES": "_variant",
+    "Context": "_variant",
+    "EmbedCall": "_variant",
+    "ImageInfo": "_variant",
+    "Item": "_variant",
+    "StubError": "_variant",
+    "Variant": "_variant",
+    "count_tokens": "_variant",
+    "rows_to_base64": "_vectors",
 }
 
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
-import http
 import socket
 import struct
-import sys
 import threading
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +17,9 @@ import numpy as np
 import orjson
 
 from embedplug.testing._faults import INDEX_FAULTS, Fault, FaultKind, FaultQueue
-from embedplug.testing._variants import Context, StubError, Variant, get_variant
+from embedplug.testing._registry import get_variant
+from embedplug.testing._transport import _Handler, _HTTPServer, reason
+from embedplug.testing._variant import Context, StubError, Variant
 from embedplug.testing._vectors import (
     MAX_DIMENSIONS,
     ContentLike,
@@ -72,82 +70,6 @@ class RecordedRequest:
     """The status answered (``None`` while in flight or when the connection was dropped)."""
     fault: Fault | None = None
     """The fault applied, if any."""
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "embedplug-stub/1"
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def do_POST(self) -> None:
-        self.server.stub._handle(self)
-
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # noqa: N815
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    """Tracks its connections and handler threads so ``close`` can end them all."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], stub: StubServer) -> None:
-        self.stub = stub
-        self._track_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._workers: set[threading.Thread] = set()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        worker = threading.Thread(
-            target=self._work,
-            args=(request, client_address),
-            name=f"embedplug-stub-{self.server_address[1]}-conn",
-            daemon=True,
-        )
-        with self._track_lock:
-            self._connections.add(request)
-            self._workers.add(worker)
-        worker.start()
-
-    def _work(self, request: socket.socket, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
-            with self._track_lock:
-                self._connections.discard(request)
-                self._workers.discard(threading.current_thread())
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-            return
-        traceback.print_exc()  # pragma: no cover - a bug in a variant
-
-    def close_connections(self, timeout: float) -> None:
-        """Shut every open connection down and wait for the handler threads."""
-        with self._track_lock:
-            connections = list(self._connections)
-            workers = list(self._workers)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        for worker in workers:
-            worker.join(timeout)
 
 
 class StubServer:
@@ -307,7 +229,7 @@ class StubServer:
         ``content``: a text, image bytes, an ``embedplug.types.Image``, a
         ``Mixed`` or a list of text/image parts (a mixed input). ``dimensions``
         defaults to the model's full dimension. ``input_type`` matters only
-        for variants that mix it into the vector (``heroku``).
+        for variants that mix it into the vector (``salt_input_type``).
         """
         parts, _ = describe_content(content)
         salt = input_type if self.variant.salt_input_type else None
@@ -571,7 +493,7 @@ class StubServer:
         body = fault.body
         content_type = "application/json"
         if body is None:
-            message = fault.message or _DEFAULT_MESSAGES.get(status, _reason(status).lower())
+            message = fault.message or _DEFAULT_MESSAGES.get(status, reason(status).lower())
             out = orjson.dumps(self.variant.error(status, message, code=fault.error_code))
         elif isinstance(body, bytes):
             out = body
@@ -598,7 +520,7 @@ class StubServer:
         partial: int | None = None,
     ) -> None:
         head = (
-            f"HTTP/1.1 {status} {_reason(status)}\r\n"
+            f"HTTP/1.1 {status} {reason(status)}\r\n"
             f"Content-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\n"
             f"x-request-id: {request_id}\r\n"

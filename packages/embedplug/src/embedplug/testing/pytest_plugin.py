@@ -22,7 +22,7 @@ import pytest
 
 if TYPE_CHECKING:
     from embedplug.testing._server import StubServer
-    from embedplug.testing._variants import Variant
+    from embedplug.testing._variant import Variant
 
 __all__ = ["StubServerFactory", "stub_server"]
 

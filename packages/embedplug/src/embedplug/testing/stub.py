@@ -1,7 +1,9 @@
 """Run a stub server in the foreground: ``python -m embedplug.testing.stub --variant openai``.
 
-``--variant`` is any registered variant, or ``cohere-jobs``: the ``cohere``
-stub plus Cohere's Datasets and Embed Jobs APIs (``CohereJobsStub``). The first
+``--variant`` is any registered variant: the core's, or one a provider package
+registers with the ``register_stub_variants`` hook, possibly with its own
+server (one that serves more than the embeddings endpoint) and options
+(its ``stub_options``, shown as a group in ``--help``). The first
 line of stdout is the server's base URL (e.g. ``http://127.0.0.1:54321``); the
 endpoint's full URL goes to stderr. Serves until SIGTERM or SIGINT, then shuts
 down cleanly and exits 0. ``docs/testing.md`` shows every variant in use.
@@ -22,10 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from embedplug.testing._server import StubServer
 
-__all__ = ["COHERE_JOBS", "main", "serve_in_subprocess"]
-
-COHERE_JOBS = "cohere-jobs"
-"""The ``--variant`` name of the Cohere stub with the Datasets and Embed Jobs APIs."""
+__all__ = ["main", "serve_in_subprocess"]
 
 
 @contextmanager
@@ -52,14 +51,26 @@ def serve_in_subprocess(
         proc.wait(timeout=10)
 
 
-def _parser() -> argparse.ArgumentParser:
-    from embedplug.testing._variants import VARIANTS
+def _factories() -> dict[str, Any]:
+    """The names that have a server factory of their own, with the factory."""
+    from embedplug.testing._registry import all_variant_names, stub_factory
+
+    found = {name: stub_factory(name) for name in all_variant_names()}
+    return {name: factory for name, factory in found.items() if factory is not None}
+
+
+def _option_flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def _parser(factories: dict[str, Any]) -> argparse.ArgumentParser:
+    from embedplug.testing._registry import all_variant_names
 
     parser = argparse.ArgumentParser(
         prog="python -m embedplug.testing.stub",
         description="Serve a local embeddings stub that speaks one provider's protocol.",
     )
-    parser.add_argument("--variant", default="openai", choices=sorted([*VARIANTS, COHERE_JOBS]))
+    parser.add_argument("--variant", default="openai", choices=all_variant_names())
     parser.add_argument(
         "--dimensions",
         type=int,
@@ -71,20 +82,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay every answer")
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument("--max-items", type=int, default=None, help="inputs per request limit")
-    jobs = parser.add_argument_group(f"{COHERE_JOBS} only")
-    jobs.add_argument(
-        "--job-polls", type=int, default=2, help="polls a job shows 'processing' (default: 2)"
-    )
-    jobs.add_argument(
-        "--validation-polls",
-        type=int,
-        default=1,
-        help="polls a dataset shows 'processing' before 'validated' (default: 1)",
-    )
+    seen: set[str] = set()
+    for name, factory in sorted(factories.items()):
+        options = dict(getattr(factory, "stub_options", {}) or {})
+        group = parser.add_argument_group(f"{name} only")
+        for option, (kind, default, text) in options.items():
+            if option in seen:
+                continue
+            seen.add(option)
+            group.add_argument(
+                _option_flag(option), type=kind, default=None, help=f"{text} (default: {default})"
+            )
     return parser
 
 
-def _server(args: argparse.Namespace) -> StubServer:
+def _server(args: argparse.Namespace, factories: dict[str, Any]) -> StubServer:
     from embedplug.testing._server import StubServer
 
     common: dict[str, Any] = {
@@ -94,23 +106,27 @@ def _server(args: argparse.Namespace) -> StubServer:
         "host": args.host,
         "port": args.port,
     }
-    if args.variant != COHERE_JOBS:
+    factory = factories.get(args.variant)
+    if factory is None:
         # record=False: nobody can read the records; keep memory flat on long runs
         return StubServer(args.variant, max_items=args.max_items, record=False, **common)
-    from embedplug.testing._cohere_jobs import CohereJobsStub
-
     if args.max_items is not None:
-        raise ValueError(f"--max-items does not apply to {COHERE_JOBS}")
-    return CohereJobsStub(
-        job_polls=args.job_polls, validation_polls=args.validation_polls, **common
-    )
+        raise ValueError(f"--max-items does not apply to {args.variant}")
+    options = dict(getattr(factory, "stub_options", {}) or {})
+    extra = {
+        option: getattr(args, option) if getattr(args, option) is not None else default
+        for option, (_kind, default, _text) in options.items()
+    }
+    server: StubServer = factory(**extra, **common)
+    return server
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, serve until a signal, return the exit status."""
-    args = _parser().parse_args(argv)
+    factories = _factories()
+    args = _parser(factories).parse_args(argv)
     try:
-        server = _server(args)
+        server = _server(args, factories)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -123,9 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with server:
             print(server.url, flush=True)
-            jobs = f" and {server.url}/v1/embed-jobs" if args.variant == COHERE_JOBS else ""
+            more = "".join(f" and {server.url}{path}" for path in _extra_paths(server))
             print(
-                f"{args.variant} stub: POST {server.endpoint}{jobs} "
+                f"{args.variant} stub: POST {server.endpoint}{more} "
                 f"({server.dimensions} dimensions by default)",
                 file=sys.stderr,
                 flush=True,
@@ -136,6 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _extra_paths(server: StubServer) -> tuple[str, ...]:
+    """Paths a factory's server serves besides the embeddings endpoint (``extra_paths``)."""
+    return tuple(getattr(server, "extra_paths", ()))
 
 
 if __name__ == "__main__":

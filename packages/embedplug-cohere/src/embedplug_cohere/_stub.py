@@ -43,32 +43,41 @@ from __future__ import annotations
 import collections
 import datetime
 import hashlib
-import io
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from embedplug.testing._faults import FaultKind
-from embedplug.testing._server import StubServer
-from embedplug.testing._variants import StubError, count_tokens
-from embedplug.testing._vectors import rows_to_base64
+from embedplug.testing import (
+    CohereVariant,
+    FaultKind,
+    StubError,
+    StubServer,
+    count_tokens,
+    rows_to_base64,
+)
+from embedplug_cohere._stub_files import (
+    EMBEDDING_TYPES,
+    AvroCodec,
+    avro_file,
+    avro_schema,
+    list_param,
+    multipart,
+    rows_of_upload,
+)
 
 if TYPE_CHECKING:
-    from embedplug.testing._server import RecordedRequest, _Handler
+    from embedplug.testing import RecordedRequest, RequestHandler
 
-__all__ = ["CohereJobsStub"]
+__all__ = ["AvroCodec", "CohereJobsStub", "CohereVariant", "avro_file"]
 
-_EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
 _INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
 _JobEnd = Literal["complete", "failed", "cancelled", "processing"]
-# codecs fastavro writes with the standard library alone
-AvroCodec = Literal["null", "deflate", "bzip2", "xz"]
 _ROUTE = re.compile(
     r"^/v1/(?P<kind>datasets|embed-jobs)(?:/(?P<id>[^/]+)(?:/(?P<action>[^/]+))?)?$"
 )
@@ -80,161 +89,6 @@ def _slug(name: str) -> str:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-# ---------------------------------------------------------------------------- Avro writing
-
-
-_KEPT_UNION = ["null", "boolean", "long", "double", "string"]
-
-
-def _kept_value(value: Any) -> tuple[str, Any] | None:
-    """A kept field's value with its branch of ``_KEPT_UNION`` (fastavro's tuple notation)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ("boolean", value)
-    if isinstance(value, int):
-        return ("long", value)
-    if isinstance(value, float):
-        return ("double", value)
-    return ("string", value if isinstance(value, str) else orjson.dumps(value).decode())
-
-
-def _vector_type(kind: str) -> dict[str, Any]:
-    return {"type": "array", "items": "float" if kind == "float" else "int"}
-
-
-def _avro_schema(kept: Sequence[str]) -> dict[str, Any]:
-    vector_fields = [
-        {
-            "name": kind,
-            "type": ["null", "string" if kind == "base64" else _vector_type(kind)],
-            "default": None,
-        }
-        for kind in _EMBEDDING_TYPES
-    ]
-    return {
-        "type": "record",
-        "name": "EmbedOutput",
-        "namespace": "embedplug.stub",
-        "fields": [
-            {"name": "text", "type": "string"},
-            {
-                "name": "embeddings",
-                "type": {"type": "record", "name": "Embeddings", "fields": vector_fields},
-            },
-            *({"name": name, "type": list(_KEPT_UNION)} for name in kept),
-        ],
-    }
-
-
-def _avro_record(record: Mapping[str, Any], kept: Sequence[str]) -> dict[str, Any]:
-    vectors = record["embeddings"]
-    embeddings: dict[str, list[float] | list[int] | str | None] = {}
-    for kind in _EMBEDDING_TYPES:
-        values = vectors.get(kind)
-        if values is None or kind == "base64":  # base64: one string per vector
-            embeddings[kind] = values
-        elif kind == "float":
-            embeddings[kind] = [float(v) for v in values]
-        else:
-            embeddings[kind] = [int(v) for v in values]
-    return {
-        "text": record["text"],
-        "embeddings": embeddings,
-        **{name: _kept_value(record.get(name)) for name in kept},
-    }
-
-
-def avro_file(
-    records: Sequence[Mapping[str, Any]],
-    kept: Sequence[str],
-    *,
-    codec: AvroCodec = "deflate",
-    block_size: int = 40,
-    sync: bytes = b"embedplug-stub!!",
-) -> bytes:
-    """An Avro object container file of embed-output ``records``, ``block_size`` per block."""
-    from fastavro.write import Writer  # here: importing embedplug.testing must not need it
-
-    out = io.BytesIO()
-    writer = Writer(
-        out,
-        _avro_schema(kept),
-        codec=codec,
-        sync_interval=2**62,  # blocks are cut by the flushes below, not by size
-        sync_marker=sync,
-    )
-    for start in range(0, len(records), block_size):
-        for record in records[start : start + block_size]:
-            writer.write(_avro_record(record, kept))
-        writer.flush()
-    return out.getvalue()
-
-
-# ---------------------------------------------------------------------------- uploads
-
-
-def _multipart(body: bytes, content_type: str) -> dict[str, tuple[str | None, bytes]]:
-    """Fields of a multipart/form-data body: name -> (filename, content)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if match is None:
-        raise StubError(400, "expected a multipart/form-data body")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n")
-        head, _, content = chunk.partition(b"\r\n\r\n")
-        content = content.removesuffix(b"\r\n")
-        disposition = ""
-        for line in head.decode("latin-1").split("\r\n"):
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-disposition":
-                disposition = value
-        found = re.search(r'\bname="([^"]*)"', disposition)
-        if found is None:
-            continue
-        filename = re.search(r'\bfilename="([^"]*)"', disposition)
-        fields[found.group(1)] = (filename.group(1) if filename else None, content)
-    return fields
-
-
-def _list_param(values: Sequence[str]) -> list[str]:
-    """``keep_fields`` given repeated, comma-separated or as a JSON list."""
-    out: list[str] = []
-    for value in values:
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                parsed = orjson.loads(text)
-            except orjson.JSONDecodeError:
-                raise StubError(400, f"invalid list {value!r}") from None
-            out.extend(str(v) for v in parsed)
-        else:
-            out.extend(v.strip() for v in text.split(",") if v.strip())
-    return out
-
-
-def _rows(filename: str | None, content: bytes) -> list[dict[str, Any]]:
-    if filename and filename.lower().endswith(".csv"):
-        import csv
-
-        return list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
-    rows = []
-    for number, line in enumerate(content.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            raise ValueError(f"line {number} is not valid JSON") from None
-        if not isinstance(row, dict):
-            raise ValueError(f"line {number} is not a JSON object")
-        rows.append(row)
-    return rows
 
 
 # ---------------------------------------------------------------------------- state
@@ -263,7 +117,7 @@ class _Dataset:
             "dataset_type": self.dataset_type,
             "validation_status": self.status,
             "validation_error": self.error,
-            "schema": orjson.dumps(_avro_schema(self.kept)).decode(),
+            "schema": orjson.dumps(avro_schema(self.kept)).decode(),
             "required_fields": ["text"],
             "preserve_fields": list(self.kept),
             "dataset_parts": [
@@ -376,6 +230,14 @@ class CohereJobsStub(StubServer):
         self.create_warnings: list[str] = []
         """``meta.warnings`` of every create answer (e.g. a deprecation notice)."""
 
+    stub_options: ClassVar[Mapping[str, tuple[type, Any, str]]] = {
+        "job_polls": (int, 2, "polls a job shows 'processing'"),
+        "validation_polls": (int, 1, "polls a dataset shows 'processing' before 'validated'"),
+    }
+    """Options of ``python -m embedplug.testing.stub --variant cohere-jobs``."""
+    extra_paths: ClassVar[tuple[str, ...]] = ("/v1/embed-jobs",)
+    """Served besides ``/v2/embed`` (named in the stub command's banner)."""
+
     def start(self) -> CohereJobsStub:
         """Bind a free port on 127.0.0.1 and serve from a daemon thread; returns ``self``."""
         super().start()
@@ -428,7 +290,7 @@ class CohereJobsStub(StubServer):
 
     def _respond(
         self,
-        handler: _Handler,
+        handler: RequestHandler,
         record: RecordedRequest,
         number: int,
         parsed: Any,
@@ -473,7 +335,7 @@ class CohereJobsStub(StubServer):
         record.status = status
         self._send(handler, status, out, rid, (), content_type=content_type)
 
-    def _check_key(self, handler: _Handler) -> None:
+    def _check_key(self, handler: RequestHandler) -> None:
         if self.api_key is None:
             return
         scheme, _, token = handler.headers.get("Authorization", "").partition(" ")
@@ -481,7 +343,11 @@ class CohereJobsStub(StubServer):
             raise StubError(401, "invalid or missing API key")
 
     def _api(
-        self, handler: _Handler, record: RecordedRequest, query: dict[str, list[str]], parsed: Any
+        self,
+        handler: RequestHandler,
+        record: RecordedRequest,
+        query: dict[str, list[str]],
+        parsed: Any,
     ) -> tuple[int, Any]:
         match = _ROUTE.match(record.path)
         if match is None:
@@ -514,7 +380,7 @@ class CohereJobsStub(StubServer):
         return self._ids
 
     def _upload(
-        self, handler: _Handler, record: RecordedRequest, query: dict[str, list[str]]
+        self, handler: RequestHandler, record: RecordedRequest, query: dict[str, list[str]]
     ) -> dict[str, Any]:
         name = (query.get("name") or [""])[0]
         dtype = (query.get("type") or [""])[0]
@@ -522,15 +388,15 @@ class CohereJobsStub(StubServer):
             raise StubError(400, "'name' is required")
         if dtype != "embed-input":
             raise StubError(400, f"this stub takes datasets of type embed-input, not {dtype!r}")
-        fields = _multipart(record.body, handler.headers.get("Content-Type", ""))
+        fields = multipart(record.body, handler.headers.get("Content-Type", ""))
         if "data" not in fields:
             raise StubError(400, "the 'data' file part is required")
         filename, content = fields["data"]
-        keep = _list_param(query.get("keep_fields", []))
-        optional = _list_param(query.get("optional_fields", []))
+        keep = list_param(query.get("keep_fields", []))
+        optional = list_param(query.get("optional_fields", []))
         for form_name, target in (("keep_fields", keep), ("optional_fields", optional)):
             if form_name in fields:
-                target.extend(_list_param([fields[form_name][1].decode("utf-8")]))
+                target.extend(list_param([fields[form_name][1].decode("utf-8")]))
         dataset = _Dataset(
             id=f"{_slug(name)}-{self._next_id():06x}",
             name=name,
@@ -540,7 +406,7 @@ class CohereJobsStub(StubServer):
             kept=list(dict.fromkeys(keep + optional)),
         )
         try:
-            rows = _rows(filename, content)
+            rows = rows_of_upload(filename, content)
             for position, row in enumerate(rows):
                 text = row.get("text")
                 if not isinstance(text, str) or not text:
@@ -605,7 +471,7 @@ class CohereJobsStub(StubServer):
         if body["input_type"] not in _INPUT_TYPES:
             raise StubError(400, f"invalid input_type {body['input_type']!r}")
         kinds = body.get("embedding_types") or ["float"]
-        if not isinstance(kinds, list) or any(k not in _EMBEDDING_TYPES for k in kinds):
+        if not isinstance(kinds, list) or any(k not in EMBEDDING_TYPES for k in kinds):
             raise StubError(400, f"invalid embedding_types {kinds!r}")
         truncate = body.get("truncate", "END")
         if truncate not in ("START", "END"):
@@ -674,7 +540,7 @@ class CohereJobsStub(StubServer):
                 "text": row["text"],
                 "embeddings": {
                     kind: (vectors[kind][i] if kind in vectors else None)
-                    for kind in _EMBEDDING_TYPES
+                    for kind in EMBEDDING_TYPES
                 },
                 **{k: row[k] for k in source.kept if k in row},
             }
