@@ -168,6 +168,13 @@ def _require_pyarrow() -> None:
         )
 
 
+def _rows_done(checkpoint: Path) -> str:
+    try:
+        return f"{int(orjson.loads(checkpoint.read_bytes())['rows_read']):,}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown"
+
+
 def _nothing_done(checkpoint: Path) -> bool:
     """True when ``checkpoint`` is absent or records no row read (unreadable: False)."""
     if not checkpoint.exists():
@@ -284,9 +291,12 @@ class _Job:
             shutil.rmtree(self.work)  # a checkpoint of no row: starting again loses nothing
         if self.checkpoint_path.exists():
             if not self.resume:
+                done = _rows_done(self.checkpoint_path)
                 raise JobStateError(
-                    f"an interrupted job's checkpoint is at {str(self.work)!r}: pass --resume "
-                    "(resume=True) to continue it, or --overwrite (overwrite=True) to start again"
+                    f"an interrupted job's checkpoint ({done} rows done) is at "
+                    f"{str(self.work)!r}: pass --resume (resume=True) to continue it with the "
+                    "settings it was made with, or --overwrite (overwrite=True) to delete it "
+                    "and start again"
                 )
             return _load_checkpoint(self.checkpoint_path)
         if self.output.exists() and not self.resume:
