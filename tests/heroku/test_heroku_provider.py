@@ -390,9 +390,10 @@ def test_cli_embed_against_the_stub(serve: Serve, fresh_plugins: object) -> None
     args = ["embed", "-m", "heroku:cohere-embed-multilingual", "Bonjour tout le monde"]
     result = CliRunner(env=env).invoke(cli, args)
     assert result.exit_code == 0, result.output
-    payload = orjson.loads(result.output)
+    (line,) = result.output.splitlines()  # JSON Lines: one line per input
+    payload = orjson.loads(line)
     assert payload["model"] == "heroku:cohere-embed-multilingual"
-    vector = payload["embeddings"][0]["vector"]
+    vector = payload["embeddings"]["float"]
     assert len(vector) == 1024
     np.testing.assert_allclose(vector, server.expected_vector("Bonjour tout le monde"), atol=1e-6)
 

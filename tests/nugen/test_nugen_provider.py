@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -241,7 +242,10 @@ def test_cli_embed_against_the_stub(serve: Serve, fresh_plugins: object) -> None
     env = {"NUGEN_BASE_URL": server.url, "NUGEN_API_KEY": KEY}
     result = CliRunner(env=env).invoke(cli, ["embed", "-m", "nugen", "--dimensions", "64", "hi"])
     assert result.exit_code == 0, result.output
-    assert '"dimensions": 64' in result.output
+    (line,) = result.output.splitlines()  # JSON Lines: one line per input
+    payload = orjson.loads(line)
+    assert payload["model"] == "nugen:nugen-flash-embed"
+    assert len(payload["embeddings"]["float"]) == 64
 
 
 # -- live ----------------------------------------

@@ -453,9 +453,10 @@ def test_cli_embed_against_the_stub(serve: Serve, fresh_plugins: object) -> None
     args = ["embed", "-m", "openai:text-embedding-3-small", "--dimensions", "8", "hello world"]
     result = CliRunner(env=env).invoke(cli, args)
     assert result.exit_code == 0, result.output
-    payload = orjson.loads(result.output)
-    assert payload["dimensions"] == 8
-    vector = payload["embeddings"][0]["vector"]
+    (line,) = result.output.splitlines()  # JSON Lines: one line per input
+    payload = orjson.loads(line)
+    vector = payload["embeddings"]["float"]
+    assert len(vector) == 8
     np.testing.assert_allclose(vector, server.expected_vector("hello world", 8), atol=1e-6)
 
 
