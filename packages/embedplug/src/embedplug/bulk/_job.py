@@ -33,6 +33,7 @@ from embedplug._planning import validate
 from embedplug.bulk._defaults import DEFAULT_BATCH_ROWS, DEFAULT_CHUNK_BYTES
 from embedplug.bulk._readers import InputFormat, detect_format, open_reader
 from embedplug.bulk._rows import Accepted, Rejected, RowSpec, embed_chunk, expected_width
+from embedplug.bulk._state import nothing_done, require_pyarrow, rows_done, settings_differ
 from embedplug.bulk._writers import (
     NpyWriter,
     OutputFormat,
@@ -157,50 +158,6 @@ def paths_for(
     return out, work, out.with_name(stem + ".rejects.jsonl")
 
 
-def _require_pyarrow() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("pyarrow") is None:
-        raise ConfigurationError(
-            "Parquet input or output needs pyarrow: pip install 'embedplug[parquet]' "
-            "(from this repository: pip install -e 'packages/embedplug[parquet]'), "
-            "or write NPY (an output ending in .npy)"
-        )
-
-
-def _rows_done(checkpoint: Path) -> str:
-    try:
-        return f"{int(orjson.loads(checkpoint.read_bytes())['rows_read']):,}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "unknown"
-
-
-def _nothing_done(checkpoint: Path) -> bool:
-    """True when ``checkpoint`` is absent or records no row read (unreadable: False)."""
-    if not checkpoint.exists():
-        return True
-    try:
-        state = orjson.loads(checkpoint.read_bytes())
-        return int(state["rows_read"]) == 0 and not state["finalising"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
-def _settings_differ(
-    work: Path, state: dict[str, Any], now: dict[str, Any], changed: list[str]
-) -> str:
-    """What differs from the checkpoint's settings, and what each way out does."""
-    then = state["job"]
-    details = "; ".join(f"{k} was {then.get(k)!r}, now {now[k]!r}" for k in changed)
-    rows = int(state["rows_read"])
-    return (
-        f"the checkpoint at {str(work)!r} ({rows:,} rows done) was made with other settings: "
-        f"{details}. Either run the command with the old settings and --resume to continue "
-        f"it (the {rows:,} rows are kept), or pass --overwrite to delete it and start again "
-        "with the new settings"
-    )
-
-
 def _load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state: dict[str, Any] = orjson.loads(path.read_bytes())
@@ -259,7 +216,7 @@ class _Job:
         self.input_format: InputFormat = detect_format(input_path, input_format)
         self.output_format = _output_format(self.output, output_format)
         if "parquet" in (self.input_format, self.output_format):
-            _require_pyarrow()  # before anything is created
+            require_pyarrow()  # before anything is created
         self.resume = resume
         self.overwrite = overwrite
         self.batch_rows = batch_rows
@@ -283,15 +240,11 @@ class _Job:
             shutil.rmtree(
                 self.work
             )  # a job killed before its first checkpoint, or while cleaning up
-        if (
-            self.checkpoint_path.exists()
-            and not self.resume
-            and _nothing_done(self.checkpoint_path)
-        ):
+        if self.checkpoint_path.exists() and not self.resume and nothing_done(self.checkpoint_path):
             shutil.rmtree(self.work)  # a checkpoint of no row: starting again loses nothing
         if self.checkpoint_path.exists():
             if not self.resume:
-                done = _rows_done(self.checkpoint_path)
+                done = rows_done(self.checkpoint_path)
                 raise JobStateError(
                     f"an interrupted job's checkpoint ({done} rows done) is at "
                     f"{str(self.work)!r}: pass --resume (resume=True) to continue it with the "
@@ -341,7 +294,7 @@ class _Job:
         except BaseException:
             # A job that fails before its first row is embedded leaves nothing behind, so
             # the corrected command just runs; one with rows done keeps its checkpoint.
-            if fresh and self.work.exists() and _nothing_done(self.checkpoint_path):
+            if fresh and self.work.exists() and nothing_done(self.checkpoint_path):
                 shutil.rmtree(self.work, ignore_errors=True)
             raise
 
@@ -386,7 +339,7 @@ class _Job:
                 shutil.rmtree(self.work)  # nothing done under the old settings: start afresh
                 state = None
             elif changed:
-                raise JobStateError(_settings_differ(self.work, state, fingerprint, changed))
+                raise JobStateError(settings_differ(self.work, state, fingerprint, changed))
         if state is None:
             self.work.mkdir(parents=True, exist_ok=True)
             state = {
