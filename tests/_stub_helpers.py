@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 
 from embedplug.testing import StubServer
+from embedplug.types import Image
 
 
 def png(width: int, height: int, color_type: int = 6) -> bytes:
@@ -64,3 +65,10 @@ def auth_responses(
     assert missing.headers["x-request-id"] == "req-1"
     assert "sk-test" not in missing.text
     return missing, right
+
+
+def png_image(width: int = 32, height: int = 32, seed: int = 0) -> Image:
+    """An ``Image`` of a valid PNG whose pixels depend on ``seed``."""
+    from embedplug.testing.conformance import _png
+
+    return Image.from_bytes(_png(width, height, seed))

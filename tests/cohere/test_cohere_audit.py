@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 import embedplug
-from embedplug import Image, InvalidInputError, Mixed
+from _stub_helpers import png_image as png
+from embedplug import InvalidInputError, Mixed
 from embedplug._api import Embedder
 from embedplug.provider import Batch
 from embedplug.testing import StubServer
-from embedplug.testing.conformance import _png
 from embedplug.types import EmbeddingType
 from embedplug_cohere._provider import CohereProvider
 from embedplug_cohere._stub import CohereJobsStub
@@ -26,10 +26,6 @@ from embedplug_cohere.jobs import EmbedJobsClient
 
 KEY = "co-audit-key"
 JOBS_MODEL = "embed-english-v3.0"
-
-
-def png(width: int = 32, height: int = 32, seed: int = 0) -> Image:
-    return Image.from_bytes(_png(width, height, seed))
 
 
 @pytest.fixture

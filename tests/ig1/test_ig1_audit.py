@@ -7,18 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 import embedplug
-from embedplug import ConfigurationError, Image, InvalidInputError, Mixed
+from _stub_helpers import png_image as png
+from embedplug import ConfigurationError, InvalidInputError, Mixed
 from embedplug.testing import StubServer
-from embedplug.testing.conformance import _png
 from embedplug_ig1._provider import IG1Provider
 
 KEY = "ig1-audit-key"
 QWEN = "ig1:qwen3-vl-embedding-8b"
 BGE = "ig1:bge-m3"
-
-
-def png(width: int = 32, height: int = 32, seed: int = 0) -> Image:
-    return Image.from_bytes(_png(width, height, seed))
 
 
 @pytest.fixture
