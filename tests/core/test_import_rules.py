@@ -92,7 +92,6 @@ KNOWN_LONG_FILES: dict[str, int] = {
     "embedplug-cohere/src/embedplug_cohere/_jobs_client.py": 1006,
     "embedplug/src/embedplug/bulk/_job.py": 737,
     "embedplug/src/embedplug/engine.py": 730,
-    "embedplug/src/embedplug/cache.py": 606,
 }
 
 

@@ -117,19 +117,29 @@ class Embedder:
         """
         from embedplug._planning import plan_batches
 
-        types = (
-            coerce_embedding_types(embedding_types)
-            if embedding_types is not None
-            else self.embedding_types
-        )
         plan_batches(
             [],
             self.model_info,
-            input_type=coerce_input_type(input_type) or self.input_type,
-            dimensions=dimensions if dimensions is not None else self.dimensions,
-            embedding_types=types,
+            **self._with_defaults(input_type, dimensions, embedding_types),
             options={},
         )
+
+    def _with_defaults(
+        self,
+        input_type: InputType | str | None,
+        dimensions: int | None,
+        embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None,
+    ) -> dict[str, Any]:
+        """A call's input type, dimensions and embedding types, each ``None`` the default."""
+        return {
+            "input_type": coerce_input_type(input_type) or self.input_type,
+            "dimensions": dimensions if dimensions is not None else self.dimensions,
+            "embedding_types": (
+                coerce_embedding_types(embedding_types)
+                if embedding_types is not None
+                else self.embedding_types
+            ),
+        }
 
     @property
     def id(self) -> str:
@@ -151,18 +161,9 @@ class Embedder:
             raise ConfigurationError(
                 _unknown_options("embed()", unknown, self.provider.name, own, _CALL_PARAMETERS)
             )
-        items = normalize_inputs(inputs)
-        kind = coerce_input_type(input_type) or self.input_type
-        types = (
-            coerce_embedding_types(embedding_types)
-            if embedding_types is not None
-            else self.embedding_types
-        )
         return self.engine.plan(
-            items,
-            input_type=kind,
-            dimensions=dimensions if dimensions is not None else self.dimensions,
-            embedding_types=types,
+            normalize_inputs(inputs),
+            **self._with_defaults(input_type, dimensions, embedding_types),
             options=options,
             long_inputs=coerce_long_inputs(long_inputs) or self.long_inputs,
         )

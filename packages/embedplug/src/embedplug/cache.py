@@ -43,8 +43,6 @@ from embedplug.types import (
     Input,
     InputType,
     Usage,
-    coerce_embedding_types,
-    coerce_input_type,
     normalize_inputs,
 )
 
@@ -376,14 +374,8 @@ class CachedEmbedder(Embedder):
         dimensions: int | None,
         embedding_types: EmbeddingType | str | Sequence[EmbeddingType | str] | None,
     ) -> tuple[InputType | None, int | None, list[EmbeddingType]]:
-        kind = coerce_input_type(input_type) or self.input_type
-        dims = dimensions if dimensions is not None else self.dimensions
-        types = (
-            coerce_embedding_types(embedding_types)
-            if embedding_types is not None
-            else list(self.embedding_types)
-        )
-        return kind, dims, types
+        call = self._with_defaults(input_type, dimensions, embedding_types)
+        return call["input_type"], call["dimensions"], list(call["embedding_types"])
 
     def _lookup(
         self,
