@@ -110,8 +110,8 @@ def check_model_without_key(cls: type[Provider], model: str) -> None:
     """Raise ``UnknownModelError`` (with close matches) if ``cls`` would refuse ``model``.
 
     Asked before the provider is built, so that an unknown model is reported
-    before a missing key. A provider that takes any name (OpenAI-compatible
-    servers, Heroku, Nugen) overrides ``model_info``; it is asked on a bare
+    before a missing key. A provider that takes any model name (as
+    OpenAI-compatible servers do) overrides ``model_info``; it is asked on a bare
     instance, and anything but ``UnknownModelError`` means "cannot tell here".
     """
     known = [m.name for m in cls.known_models()]
